@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * chain.c - layers (one image each) and the immutable stacks they form.
+ *
+ * A layer owns its files and its format state and is reference counted, so
+ * one layer can belong to the chain a device serves now and to the chain it
+ * will serve after a commit or rebase; the device swaps chains with its
+ * queue frozen (see vdisk.h).
+ */
+#include <linux/file.h>
+#include <linux/namei.h>
+#include <linux/slab.h>
+#include <linux/stat.h>
+
+#include "vdisk.h"
+#include "vd_probe.h"
+
+static const struct vd_format_ops *const vd_formats[VDISK_FMT_COUNT] = {
+	[VDISK_FMT_RAW]		= &vd_raw_ops,
+};
+
+const struct vd_format_ops *vd_format_ops_get(unsigned int format)
+{
+	if (format >= VDISK_FMT_COUNT)
+		return NULL;
+	return vd_formats[format];
+}
+
+/*
+ * Direct I/O constraints of a file: STATX_DIOALIGN where the filesystem
+ * reports it, else the logical block size of the device below, as loop
+ * does.  Returns false when the file cannot do direct I/O at all.
+ */
+static bool vd_file_dio_align(struct file *file, unsigned int *off_align,
+			      unsigned int *mem_align)
+{
+	struct inode *inode = file_inode(file);
+	struct kstat stat;
+
+	if (!(file->f_mode & FMODE_CAN_ODIRECT))
+		return false;
+	if (!vfs_getattr(&file->f_path, &stat, STATX_DIOALIGN,
+			 AT_STATX_SYNC_AS_STAT) &&
+	    (stat.result_mask & STATX_DIOALIGN)) {
+		if (!stat.dio_offset_align)
+			return false;	/* the filesystem says: not for this file */
+		*off_align = max_t(u32, stat.dio_offset_align, SECTOR_SIZE);
+		*mem_align = max_t(u32, stat.dio_mem_align, 1);
+		return true;
+	}
+	if (S_ISBLK(inode->i_mode))
+		*off_align = bdev_logical_block_size(I_BDEV(file->f_mapping->host));
+	else if (inode->i_sb->s_bdev)
+		*off_align = bdev_logical_block_size(inode->i_sb->s_bdev);
+	else
+		*off_align = SECTOR_SIZE;
+	*mem_align = *off_align;
+	return true;
+}
+
+/* Largest alignment over all files, or 0 if one of them cannot do DIO. */
+static void vd_layer_set_dio(struct vd_layer *layer)
+{
+	unsigned int i, off = 0, mem = 0;
+
+	layer->dio_align = 0;
+	layer->dio_mem_align = 0;
+	for (i = 0; i < layer->nr_files; i++) {
+		unsigned int o, m;
+
+		if (!vd_file_dio_align(layer->files[i], &o, &m))
+			return;
+		off = max(off, o);
+		mem = max(mem, m);
+	}
+	/* A request's pages are sector aligned at best: stay within that. */
+	if (off > PAGE_SIZE || !is_power_of_2(off) || !is_power_of_2(mem) ||
+	    mem > SECTOR_SIZE)
+		return;
+	layer->dio_align = off;
+	layer->dio_mem_align = mem;
+}
+
+static char *vd_file_path(struct file *file)
+{
+	char *buf = kmalloc(PATH_MAX, GFP_KERNEL), *p, *path;
+
+	if (!buf)
+		return NULL;
+	p = file_path(file, buf, PATH_MAX);
+	path = kstrdup(IS_ERR(p) ? "(unknown)" : p, GFP_KERNEL);
+	kfree(buf);
+	return path;
+}
+
+static void vd_layer_release(struct kref *ref)
+{
+	struct vd_layer *layer = container_of(ref, struct vd_layer, ref);
+	unsigned int i;
+
+	if (layer->ops)
+		layer->ops->close(layer);
+	for (i = 0; i < layer->nr_files; i++)
+		if (layer->files[i])
+			fput(layer->files[i]);
+	kfree(layer->files);
+	kfree(layer->path);
+	kfree(layer);
+}
+
+void vd_layer_put(struct vd_layer *layer)
+{
+	if (layer)
+		kref_put(&layer->ref, vd_layer_release);
+}
+
+/**
+ * vd_layer_open() - make a layer of @files
+ * @files:     the image file first, then extent files; the layer takes
+ *             over the references, whatever the outcome
+ * @nr_files:  entries in @files (the array itself stays the caller's)
+ * @format:    VDISK_FMT_*
+ * @writable:  the layer will be written (top of a read-write device)
+ * @allow_dio: use direct I/O where the files allow it
+ * @args:      position in the stack and where to explain a refusal
+ *
+ * Return: the layer, or an ERR_PTR with @args->msg saying why.
+ */
+struct vd_layer *vd_layer_open(struct file **files, unsigned int nr_files,
+			       unsigned int format, bool writable,
+			       bool allow_dio, const struct vd_open_args *args)
+{
+	const struct vd_format_ops *ops = vd_format_ops_get(format);
+	struct vd_layer *layer;
+	unsigned int i;
+	int ret = -ENOMEM;
+
+	layer = kzalloc(sizeof(*layer), GFP_KERNEL);
+	if (!layer)
+		goto err_put_files;
+	kref_init(&layer->ref);
+	layer->files = kcalloc(nr_files, sizeof(*layer->files), GFP_KERNEL);
+	if (!layer->files)
+		goto err_free_layer;
+	memcpy(layer->files, files, nr_files * sizeof(*files));
+	layer->nr_files = nr_files;
+	layer->writable = writable;
+	layer->path = vd_file_path(files[0]);
+	if (!layer->path)
+		goto err_layer;
+
+	if (!ops) {
+		vd_msg_set(args->msg, "layer %u (%s): format %s is not supported by this driver",
+			   args->index, layer->path, vd_format_name(format));
+		ret = -EPROTONOSUPPORT;
+		goto err_layer;
+	}
+	if (allow_dio)
+		vd_layer_set_dio(layer);
+
+	ret = ops->open(layer, args);
+	if (ret)
+		goto err_layer;
+	layer->ops = ops;
+	return layer;
+
+err_layer:
+	vd_layer_put(layer);	/* puts the files too */
+	return ERR_PTR(ret);
+err_free_layer:
+	kfree(layer);
+err_put_files:
+	for (i = 0; i < nr_files; i++)
+		fput(files[i]);
+	return ERR_PTR(ret);
+}
+
+struct vd_chain *vd_chain_alloc(unsigned int nr)
+{
+	struct vd_chain *chain;
+
+	chain = kzalloc(struct_size(chain, layer, nr), GFP_KERNEL);
+	if (chain)
+		chain->nr = nr;
+	return chain;
+}
+
+/* Drops the chain's reference on each layer it holds. */
+void vd_chain_free(struct vd_chain *chain)
+{
+	unsigned int i;
+
+	if (!chain)
+		return;
+	for (i = 0; i < chain->nr; i++)
+		vd_layer_put(chain->layer[i]);
+	kfree(chain);
+}
+
+/*
+ * The same file twice in one stack is a loop in the backing chain (or a
+ * layer reading its own writes as its backing): refuse it.
+ */
+int vd_chain_check_distinct(const struct vd_chain *chain, struct vd_msg *msg)
+{
+	unsigned int a, b, fa, fb;
+
+	for (a = 0; a < chain->nr; a++) {
+		const struct vd_layer *la = chain->layer[a];
+
+		for (b = a; b < chain->nr; b++) {
+			const struct vd_layer *lb = chain->layer[b];
+
+			for (fa = 0; fa < la->nr_files; fa++) {
+				for (fb = a == b ? fa + 1 : 0; fb < lb->nr_files; fb++) {
+					if (file_inode(la->files[fa]) !=
+					    file_inode(lb->files[fb]))
+						continue;
+					vd_msg_set(msg, "layer %u (%s) and layer %u (%s) are the same file: backing chain loop",
+						   a, la->path, b, lb->path);
+					return -ELOOP;
+				}
+			}
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * compat.h - the block-layer API differences between the kernels vdisk
+ * supports (6.1 and 6.12 LTS).  Everything version-dependent lives here so
+ * the rest of the driver reads as plain 6.12 code.
+ *
+ *  - 6.9 passes queue limits to blk_mq_alloc_disk(); 6.11 moved the queue
+ *    features (write cache, FUA, rotational) into the limits.  Before,
+ *    both were set on the queue after allocation.
+ *  - 6.5 changed block_device_operations ->open() to take the gendisk and
+ *    ->release() to drop the mode argument.
+ */
+#ifndef VDISK_COMPAT_H
+#define VDISK_COMPAT_H
+
+#include <linux/blk-mq.h>
+#include <linux/blkdev.h>
+#include <linux/version.h>
+
+/**
+ * struct vd_limits - the queue properties vdisk sets, version-neutral
+ * @logical_block_size:  bytes
+ * @physical_block_size: bytes
+ * @max_hw_sectors:      largest request, in 512-byte sectors
+ * @max_segments:        bio_vecs per request
+ * @discard_granularity: bytes, 0 with no discard
+ * @max_discard_sectors: 0 disables discard
+ * @max_write_zeroes_sectors: 0 disables write-zeroes
+ * @write_cache:         volatile write cache: the driver gets flushes
+ * @fua:                 REQ_FUA is passed to the driver
+ */
+struct vd_limits {
+	unsigned int logical_block_size;
+	unsigned int physical_block_size;
+	unsigned int max_hw_sectors;
+	unsigned short max_segments;
+	unsigned int discard_granularity;
+	unsigned int max_discard_sectors;
+	unsigned int max_write_zeroes_sectors;
+	bool write_cache;
+	bool fua;
+};
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
+
+static inline struct gendisk *vd_alloc_disk(struct blk_mq_tag_set *set,
+					    const struct vd_limits *vl,
+					    void *queuedata)
+{
+	struct queue_limits lim = {
+		.logical_block_size	= vl->logical_block_size,
+		.physical_block_size	= vl->physical_block_size,
+		.max_hw_sectors		= vl->max_hw_sectors,
+		.max_segments		= vl->max_segments,
+		.discard_granularity	= vl->discard_granularity,
+		.max_hw_discard_sectors	= vl->max_discard_sectors,
+		.max_write_zeroes_sectors = vl->max_write_zeroes_sectors,
+	};
+
+	if (vl->write_cache)
+		lim.features |= BLK_FEAT_WRITE_CACHE;
+	if (vl->fua)
+		lim.features |= BLK_FEAT_FUA;
+	return blk_mq_alloc_disk(set, &lim, queuedata);
+}
+
+#define VD_BDOPS_OPEN_RELEASE(open_fn, release_fn)			\
+static int open_fn##_compat(struct gendisk *disk, blk_mode_t mode)	\
+{									\
+	return open_fn(disk);						\
+}									\
+static void release_fn##_compat(struct gendisk *disk)			\
+{									\
+	release_fn(disk);						\
+}
+
+#else /* 6.1 */
+
+static inline struct gendisk *vd_alloc_disk(struct blk_mq_tag_set *set,
+					    const struct vd_limits *vl,
+					    void *queuedata)
+{
+	struct gendisk *disk = blk_mq_alloc_disk(set, queuedata);
+	struct request_queue *q;
+
+	if (IS_ERR(disk))
+		return disk;
+	q = disk->queue;
+	blk_queue_logical_block_size(q, vl->logical_block_size);
+	blk_queue_physical_block_size(q, vl->physical_block_size);
+	blk_queue_max_hw_sectors(q, vl->max_hw_sectors);
+	blk_queue_max_segments(q, vl->max_segments);
+	q->limits.discard_granularity = vl->discard_granularity;
+	blk_queue_max_discard_sectors(q, vl->max_discard_sectors);
+	blk_queue_max_write_zeroes_sectors(q, vl->max_write_zeroes_sectors);
+	blk_queue_write_cache(q, vl->write_cache, vl->fua);
+	blk_queue_flag_set(QUEUE_FLAG_NONROT, q);
+	blk_queue_flag_clear(QUEUE_FLAG_ADD_RANDOM, q);
+	return disk;
+}
+
+#define VD_BDOPS_OPEN_RELEASE(open_fn, release_fn)			\
+static int open_fn##_compat(struct block_device *bdev, fmode_t mode)	\
+{									\
+	return open_fn(bdev->bd_disk);					\
+}									\
+static void release_fn##_compat(struct gendisk *disk, fmode_t mode)	\
+{									\
+	release_fn(disk);						\
+}
+
+#endif
+
+#endif /* VDISK_COMPAT_H */

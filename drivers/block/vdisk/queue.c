@@ -1,0 +1,382 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * queue.c - blk-mq request handling: from a request to backing-file I/O.
+ *
+ * queue_rq() only hands the request to a work item: mapping a range may
+ * read metadata and so sleep, and submitting to a file may block.  The work
+ * walks the request through the layer stack (vd_walk()) and submits one
+ * kiocb per contiguous run, asynchronous direct I/O where the file and the
+ * run's alignment allow it (as loop's lo_rw_aio does), buffered otherwise.
+ * The request completes when the walk and every run it started are done.
+ *
+ * Errors travel as -errno inside and become a blk_status_t once, in
+ * vd_complete_rq().
+ */
+#include <linux/mempool.h>
+#include <linux/slab.h>
+#include <linux/uio.h>
+
+#include "vdisk.h"
+
+/**
+ * struct vd_aio - one run of a request in flight to a backing file
+ * @iocb:    the file I/O
+ * @cmd:     request it belongs to
+ * @buf_off: where the run starts in the request's buffer
+ * @len:     bytes of the run
+ * @pooled:  allocated from vd_aio_pool (else the command's inline one)
+ */
+struct vd_aio {
+	struct kiocb iocb;
+	struct vd_cmd *cmd;
+	size_t buf_off;
+	size_t len;
+	bool pooled;
+};
+
+/**
+ * struct vd_cmd - per-request state (the blk-mq pdu)
+ * @work:        runs vd_cmd_work() in vd_io_wq
+ * @pending:     the walk (1) plus runs in flight; the last put completes
+ * @error:       first error seen, 0 if none
+ * @write:       the request writes (data flows to the files)
+ * @fua:         REQ_FUA: runs are written with O_DSYNC semantics
+ * @inline_used: @inline_aio is taken (only the work touches this)
+ * @chain:       layers the request is served from
+ * @bvec:        bio_vec array built for a multi-bio request, or NULL
+ * @iter:        the whole request buffer; runs take copies of it
+ * @inline_aio:  the first run needs no allocation
+ */
+struct vd_cmd {
+	struct work_struct work;
+	atomic_t pending;
+	int error;
+	bool write;
+	bool fua;
+	bool inline_used;
+	struct vd_chain *chain;
+	struct bio_vec *bvec;
+	struct iov_iter iter;
+	struct vd_aio inline_aio;
+};
+
+/*
+ * Runs beyond the first of a request.  A mempool so that writeback under
+ * memory pressure still makes progress: every element returns to the pool
+ * when its I/O completes, which needs no further allocation.
+ */
+static struct kmem_cache *vd_aio_cache;
+static mempool_t *vd_aio_pool;
+#define VD_AIO_POOL_MIN	64
+
+size_t vd_cmd_size(void)
+{
+	return sizeof(struct vd_cmd);
+}
+
+static void vd_cmd_set_error(struct vd_cmd *cmd, int err)
+{
+	cmpxchg(&cmd->error, 0, err);
+}
+
+static void vd_cmd_put(struct vd_cmd *cmd)
+{
+	struct request *rq = blk_mq_rq_from_pdu(cmd);
+
+	if (atomic_dec_and_test(&cmd->pending))
+		blk_mq_complete_request(rq);
+}
+
+static void vd_complete_rq(struct request *rq)
+{
+	struct vd_cmd *cmd = blk_mq_rq_to_pdu(rq);
+
+	kfree(cmd->bvec);
+	cmd->bvec = NULL;
+	blk_mq_end_request(rq, errno_to_blk_status(cmd->error));
+}
+
+/* A view of @len bytes of the request buffer starting @off bytes in. */
+static void vd_cmd_iter(struct vd_cmd *cmd, size_t off, size_t len,
+			struct iov_iter *iter)
+{
+	*iter = cmd->iter;
+	iov_iter_advance(iter, off);
+	iov_iter_truncate(iter, len);
+}
+
+static void vd_aio_complete(struct kiocb *iocb, long ret)
+{
+	struct vd_aio *aio = container_of(iocb, struct vd_aio, iocb);
+	struct vd_cmd *cmd = aio->cmd;
+
+	if (cmd->write)
+		kiocb_end_write(iocb);
+	if (ret >= 0 && ret < aio->len) {
+		if (cmd->write) {
+			ret = -EIO;
+		} else {
+			/* The file ended early: what is not there reads as zeros. */
+			struct iov_iter tail;
+
+			vd_cmd_iter(cmd, aio->buf_off + ret, aio->len - ret, &tail);
+			iov_iter_zero(aio->len - ret, &tail);
+			ret = 0;
+		}
+	}
+	if (ret < 0)
+		vd_cmd_set_error(cmd, ret);
+	if (aio->pooled)
+		mempool_free(aio, vd_aio_pool);
+	vd_cmd_put(cmd);
+}
+
+static bool vd_run_can_dio(const struct vd_layer *layer, u64 host_off,
+			   size_t len, const struct iov_iter *iter)
+{
+	unsigned int align = layer->dio_align;
+
+	if (!align)
+		return false;
+	if ((host_off | len) & (align - 1))
+		return false;
+	return !(iov_iter_alignment(iter) & (layer->dio_mem_align - 1));
+}
+
+/* Start the file I/O of one data run; its completion puts the command. */
+static void vd_submit_run(struct vd_cmd *cmd, struct vd_layer *layer,
+			  const struct vd_run *run, size_t buf_off)
+{
+	struct request *rq = blk_mq_rq_from_pdu(cmd);
+	struct file *file = layer->files[run->file];
+	struct iov_iter iter;
+	struct vd_aio *aio;
+	ssize_t ret;
+
+	if (!cmd->inline_used) {
+		aio = &cmd->inline_aio;
+		aio->pooled = false;
+		cmd->inline_used = true;
+	} else {
+		aio = mempool_alloc(vd_aio_pool, GFP_NOIO);
+		aio->pooled = true;
+	}
+	aio->cmd = cmd;
+	aio->buf_off = buf_off;
+	aio->len = run->len;
+	vd_cmd_iter(cmd, buf_off, run->len, &iter);
+
+	aio->iocb = (struct kiocb) {
+		.ki_filp	= file,
+		.ki_pos		= run->host_off,
+		.ki_ioprio	= req_get_ioprio(rq),
+		.ki_flags	= cmd->fua ? IOCB_DSYNC : 0,
+	};
+	if (vd_run_can_dio(layer, run->host_off, run->len, &iter)) {
+		aio->iocb.ki_flags |= IOCB_DIRECT;
+		aio->iocb.ki_complete = vd_aio_complete;
+	} else {
+		aio->iocb.ki_complete = NULL;	/* synchronous */
+	}
+
+	atomic_inc(&cmd->pending);
+	if (cmd->write) {
+		kiocb_start_write(&aio->iocb);
+		ret = file->f_op->write_iter(&aio->iocb, &iter);
+	} else {
+		ret = file->f_op->read_iter(&aio->iocb, &iter);
+	}
+	if (ret != -EIOCBQUEUED)
+		vd_aio_complete(&aio->iocb, ret);
+}
+
+static int vd_rw_map(void *ctx, unsigned int level, u64 pos, u64 len,
+		     struct vd_ext *ext)
+{
+	struct vd_cmd *cmd = ctx;
+	struct vd_layer *layer = cmd->chain->layer[level];
+
+	return layer->ops->map(layer, pos, len, cmd->write, ext);
+}
+
+static int vd_rw_emit(void *ctx, const struct vd_run *run)
+{
+	struct vd_cmd *cmd = ctx;
+	struct request *rq = blk_mq_rq_from_pdu(cmd);
+	size_t buf_off = run->pos - ((u64)blk_rq_pos(rq) << SECTOR_SHIFT);
+	struct iov_iter iter;
+
+	if (run->kind == VD_EXT_DATA) {
+		vd_submit_run(cmd, cmd->chain->layer[run->level], run, buf_off);
+		return 0;
+	}
+	/* Writes must be given somewhere to go by the top layer's map(). */
+	if (WARN_ON_ONCE(cmd->write))
+		return -EIO;
+	vd_cmd_iter(cmd, buf_off, run->len, &iter);
+	if (iov_iter_zero(run->len, &iter) != run->len)
+		return -EIO;
+	return 0;
+}
+
+static const struct vd_walk_ops vd_rw_walk_ops = {
+	.map	= vd_rw_map,
+	.emit	= vd_rw_emit,
+};
+
+/* Describe the request's pages as one iov_iter (the loop.c way). */
+static int vd_cmd_build_iter(struct vd_cmd *cmd, struct request *rq)
+{
+	struct bio *bio = rq->bio;
+	struct req_iterator rq_iter;
+	struct bio_vec tmp, *bvec;
+	unsigned int nr_bvec = 0;
+	size_t offset;
+
+	rq_for_each_bvec(tmp, rq, rq_iter)
+		nr_bvec++;
+
+	if (rq->bio != rq->biotail) {
+		bvec = kmalloc_array(nr_bvec, sizeof(*bvec), GFP_NOIO);
+		if (!bvec)
+			return -ENOMEM;
+		cmd->bvec = bvec;
+		/* bios may start mid-bvec after splits: rq_for_each_bvec knows */
+		rq_for_each_bvec(tmp, rq, rq_iter)
+			*bvec++ = tmp;
+		bvec = cmd->bvec;
+		offset = 0;
+	} else {
+		offset = bio->bi_iter.bi_bvec_done;
+		bvec = __bvec_iter_bvec(bio->bi_io_vec, bio->bi_iter);
+	}
+	iov_iter_bvec(&cmd->iter, cmd->write ? ITER_SOURCE : ITER_DEST, bvec,
+		      nr_bvec, blk_rq_bytes(rq));
+	cmd->iter.iov_offset = offset;
+	return 0;
+}
+
+static int vd_cmd_rw(struct vd_cmd *cmd, struct request *rq)
+{
+	u64 pos = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
+	unsigned int levels = cmd->write ? 1 : cmd->chain->nr;
+	int ret;
+
+	ret = vd_cmd_build_iter(cmd, rq);
+	if (ret)
+		return ret;
+	return vd_walk(&vd_rw_walk_ops, cmd, levels, pos, blk_rq_bytes(rq));
+}
+
+static int vd_cmd_flush(struct vd_cmd *cmd)
+{
+	struct vd_layer *top = vd_chain_top(cmd->chain);
+
+	/* Only the top layer is ever written; the others need no flush. */
+	return top->ops->flush(top);
+}
+
+static int vd_cmd_discard(struct vd_cmd *cmd, struct request *rq,
+			  enum vd_discard_mode mode)
+{
+	struct vd_layer *top = vd_chain_top(cmd->chain);
+
+	if (!top->ops->discard)
+		return -EOPNOTSUPP;
+	return top->ops->discard(top, (u64)blk_rq_pos(rq) << SECTOR_SHIFT,
+				 blk_rq_bytes(rq), mode);
+}
+
+static void vd_cmd_work(struct work_struct *work)
+{
+	struct vd_cmd *cmd = container_of(work, struct vd_cmd, work);
+	struct request *rq = blk_mq_rq_from_pdu(cmd);
+	struct vd_device *vd = rq->q->queuedata;
+	enum req_op op = req_op(rq);
+	int ret;
+
+	/*
+	 * The request holds the queue's usage counter, and the chain is only
+	 * replaced with the queue frozen: it cannot change under us.
+	 */
+	cmd->chain = READ_ONCE(vd->chain);
+	cmd->write = op_is_write(op);
+	cmd->fua = rq->cmd_flags & REQ_FUA;
+	cmd->error = 0;
+	cmd->bvec = NULL;
+	cmd->inline_used = false;
+	atomic_set(&cmd->pending, 1);
+
+	if (cmd->write && !vd_chain_top(cmd->chain)->writable) {
+		ret = -EROFS;
+		goto out;
+	}
+
+	switch (op) {
+	case REQ_OP_READ:
+	case REQ_OP_WRITE:
+		ret = vd_cmd_rw(cmd, rq);
+		break;
+	case REQ_OP_FLUSH:
+		ret = vd_cmd_flush(cmd);
+		break;
+	case REQ_OP_DISCARD:
+		ret = vd_cmd_discard(cmd, rq, VD_DISCARD_UNMAP);
+		break;
+	case REQ_OP_WRITE_ZEROES:
+		ret = vd_cmd_discard(cmd, rq, rq->cmd_flags & REQ_NOUNMAP ?
+				     VD_DISCARD_ZERO_NOUNMAP : VD_DISCARD_ZERO);
+		break;
+	default:
+		ret = -EOPNOTSUPP;
+		break;
+	}
+out:
+	if (ret)
+		vd_cmd_set_error(cmd, ret);
+	vd_cmd_put(cmd);
+}
+
+static blk_status_t vd_queue_rq(struct blk_mq_hw_ctx *hctx,
+				const struct blk_mq_queue_data *bd)
+{
+	struct vd_cmd *cmd = blk_mq_rq_to_pdu(bd->rq);
+
+	blk_mq_start_request(bd->rq);
+	queue_work(vd_io_wq, &cmd->work);
+	return BLK_STS_OK;
+}
+
+static int vd_init_request(struct blk_mq_tag_set *set, struct request *rq,
+			   unsigned int hctx_idx, unsigned int numa_node)
+{
+	struct vd_cmd *cmd = blk_mq_rq_to_pdu(rq);
+
+	INIT_WORK(&cmd->work, vd_cmd_work);
+	return 0;
+}
+
+const struct blk_mq_ops vd_mq_ops = {
+	.queue_rq	= vd_queue_rq,
+	.complete	= vd_complete_rq,
+	.init_request	= vd_init_request,
+};
+
+int vd_queue_init(void)
+{
+	vd_aio_cache = KMEM_CACHE(vd_aio, 0);
+	if (!vd_aio_cache)
+		return -ENOMEM;
+	vd_aio_pool = mempool_create_slab_pool(VD_AIO_POOL_MIN, vd_aio_cache);
+	if (!vd_aio_pool) {
+		kmem_cache_destroy(vd_aio_cache);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void vd_queue_exit(void)
+{
+	mempool_destroy(vd_aio_pool);
+	kmem_cache_destroy(vd_aio_cache);
+}

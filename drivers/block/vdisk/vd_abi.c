@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vd_abi.c - validation of ioctl arguments after they were copied in.
+ *
+ * Everything the control device accepts passes through here before any
+ * resource is taken, so the checks are pure and unit-tested in userspace:
+ * unknown flags and non-zero reserved members are -EINVAL (the ABI can then
+ * give them meaning later), counts are bounded.
+ */
+#include "vd_abi.h"
+
+static bool vd_all_zero(const u64 *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (v[i])
+			return false;
+	return true;
+}
+
+#define VD_RESERVED_ZERO(s) vd_all_zero((s)->reserved, sizeof((s)->reserved) / sizeof(u64))
+
+int vd_check_attach(const struct vdisk_attach *a, struct vd_msg *msg)
+{
+	if (a->flags & ~VDISK_ATTACH_FLAGS_ALL) {
+		vd_msg_set(msg, "attach: unknown flags 0x%x",
+			   a->flags & ~VDISK_ATTACH_FLAGS_ALL);
+		return -EINVAL;
+	}
+	if (!VD_RESERVED_ZERO(a)) {
+		vd_msg_set(msg, "attach: reserved fields must be zero");
+		return -EINVAL;
+	}
+	if (a->index < -1) {
+		vd_msg_set(msg, "attach: index %d is neither -1 nor a device number",
+			   a->index);
+		return -EINVAL;
+	}
+	if (a->nr_layers == 0 || a->nr_layers > VDISK_MAX_LAYERS) {
+		vd_msg_set(msg, "attach: nr_layers %u is outside 1..%u",
+			   a->nr_layers, VDISK_MAX_LAYERS);
+		return -EINVAL;
+	}
+	if (!a->layers) {
+		vd_msg_set(msg, "attach: layers pointer is NULL");
+		return -EINVAL;
+	}
+	if (a->layer_spec_size < VD_LAYER_SPEC_SIZE_VER1 ||
+	    a->layer_spec_size > VD_STRUCT_SIZE_MAX) {
+		vd_msg_set(msg, "attach: layer_spec_size %u is outside %zu..%u",
+			   a->layer_spec_size, VD_LAYER_SPEC_SIZE_VER1,
+			   (unsigned int)VD_STRUCT_SIZE_MAX);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int vd_check_layer_spec(const struct vdisk_layer_spec *s, unsigned int idx,
+			struct vd_msg *msg)
+{
+	if (s->fd < 0) {
+		vd_msg_set(msg, "layer %u: fd %d is not a file descriptor", idx, s->fd);
+		return -EBADF;
+	}
+	if (s->format == VDISK_FMT_NONE || s->format >= VDISK_FMT_COUNT) {
+		vd_msg_set(msg, "layer %u: format %u is not a known format", idx,
+			   s->format);
+		return -EINVAL;
+	}
+	if (s->flags & ~VDISK_LAYER_FLAGS_ALL) {
+		vd_msg_set(msg, "layer %u: unknown flags 0x%x", idx, s->flags);
+		return -EINVAL;
+	}
+	if (!VD_RESERVED_ZERO(s)) {
+		vd_msg_set(msg, "layer %u: reserved fields must be zero", idx);
+		return -EINVAL;
+	}
+	if (s->nr_extent_fds > VDISK_MAX_EXTENT_FDS) {
+		vd_msg_set(msg, "layer %u: nr_extent_fds %u exceeds %u", idx,
+			   s->nr_extent_fds, VDISK_MAX_EXTENT_FDS);
+		return -EINVAL;
+	}
+	if (!s->nr_extent_fds != !s->extent_fds) {
+		vd_msg_set(msg, "layer %u: nr_extent_fds and extent_fds disagree", idx);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int vd_check_detach(const struct vdisk_detach *d)
+{
+	if (d->flags & ~VDISK_DETACH_FLAGS_ALL || d->reserved0 ||
+	    !VD_RESERVED_ZERO(d) || d->index < 0)
+		return -EINVAL;
+	return 0;
+}
+
+int vd_check_status(const struct vdisk_status *s)
+{
+	if (s->flags & ~VDISK_STATUS_FLAGS_ALL || !VD_RESERVED_ZERO(s) ||
+	    s->index < 0)
+		return -EINVAL;
+	if (s->max_layers && (!s->layers ||
+			      s->layer_info_size < VD_LAYER_INFO_SIZE_VER1 ||
+			      s->layer_info_size > VD_STRUCT_SIZE_MAX))
+		return -EINVAL;
+	return 0;
+}
+
+int vd_check_features(const struct vdisk_features *f)
+{
+	if (f->flags || !VD_RESERVED_ZERO(f))
+		return -EINVAL;
+	return 0;
+}

@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vdisk.h - internal structures of the vdisk driver.
+ *
+ * A device (struct vd_device, /dev/vdN) serves a stack of layers (struct
+ * vd_chain of struct vd_layer).  Each layer is one image file (plus extent
+ * files for vmdk) interpreted by a format (struct vd_format_ops).  The core
+ * never looks at on-disk formats: it asks each layer's map() what it holds
+ * for a range and moves the bytes.
+ *
+ * Locking, outermost first:
+ *   vd_ctl_mutex (ctl.c)  - the device index (idr), attach/detach/status
+ *   vd_device.lock        - open count, state and flags of one device;
+ *                           also held to replace the chain
+ *   q_usage_counter       - every request holds the queue's usage counter
+ *                           while it runs, so the chain it reads cannot be
+ *                           freed under it: the chain is only replaced
+ *                           with the queue frozen (vd_device_swap_chain())
+ * The I/O path takes none of these locks.
+ */
+#ifndef VDISK_H
+#define VDISK_H
+
+#include <linux/blk-mq.h>
+#include <linux/blkdev.h>
+#include <linux/fs.h>
+#include <linux/kref.h>
+#include <linux/mutex.h>
+#include <linux/rcupdate.h>
+#include <linux/workqueue.h>
+
+#include "vd_pure.h"
+#include "vd_walk.h"
+#include "../../../include/uapi/linux/vdisk.h"
+
+#define VD_PART_SHIFT	4	/* minors per device: 1 disk + 15 partitions */
+
+struct vd_layer;
+
+/**
+ * struct vd_open_args - what a format's open() gets besides the layer
+ * @index: position of the layer in the stack (0 = top), for messages
+ * @msg:   where to explain a refusal (names the layer's file and the field)
+ */
+struct vd_open_args {
+	unsigned int index;
+	struct vd_msg *msg;
+};
+
+/* Modes of vd_format_ops.discard() */
+enum vd_discard_mode {
+	VD_DISCARD_UNMAP,	/* contents may read back as anything */
+	VD_DISCARD_ZERO,	/* must read back as zeros, may unmap */
+	VD_DISCARD_ZERO_NOUNMAP,/* must read back as zeros, keep allocated */
+};
+
+/**
+ * struct vd_format_ops - what a format implements
+ * @format:  VDISK_FMT_* it handles
+ * @open:    read and validate the layer's metadata from layer->file, set
+ *           layer->virtual_size and layer->priv.  Every on-disk value is
+ *           untrusted; refuse with -EINVAL/-EFBIG/-ENOTSUPP and a message.
+ * @close:   free what open() set up; metadata must already be flushed
+ * @map:     what the layer holds at [@pos, @pos + @len); for a write
+ *           (@write true, top layer only) allocate as needed and answer
+ *           VD_EXT_DATA.  May sleep; called concurrently for many requests.
+ * @flush:   make every completed write durable: metadata written back,
+ *           then the files synced
+ * @discard: drop or zero a range of a writable layer; NULL if the format
+ *           cannot, and the device then does not advertise discard
+ */
+struct vd_format_ops {
+	unsigned int format;
+	int (*open)(struct vd_layer *layer, const struct vd_open_args *args);
+	void (*close)(struct vd_layer *layer);
+	int (*map)(struct vd_layer *layer, u64 pos, u64 len, bool write,
+		   struct vd_ext *ext);
+	int (*flush)(struct vd_layer *layer);
+	int (*discard)(struct vd_layer *layer, u64 pos, u64 len,
+		       enum vd_discard_mode mode);
+};
+
+/**
+ * struct vd_layer - one image file in a stack
+ * @ref:          held by each chain that contains the layer, so a layer can
+ *                move from an old chain to a new one during commit/rebase
+ * @ops:          its format
+ * @priv:         the format's state
+ * @files:        @files[0] is the image itself, then vmdk extents
+ * @nr_files:     entries in @files
+ * @virtual_size: bytes of disk the layer describes
+ * @dio_align:    offset/length alignment for direct I/O to @files[0], or 0
+ *                when only buffered I/O is possible
+ * @dio_mem_align: memory alignment direct I/O needs
+ * @writable:     the top layer of a read-write device
+ * @path:         d_path of @files[0] when attached, for sysfs and status
+ */
+struct vd_layer {
+	struct kref ref;
+	const struct vd_format_ops *ops;
+	void *priv;
+	struct file **files;
+	unsigned int nr_files;
+	u64 virtual_size;
+	unsigned int dio_align;
+	unsigned int dio_mem_align;
+	bool writable;
+	char *path;
+};
+
+/**
+ * struct vd_chain - an immutable stack of layers
+ * @nr:    number of layers
+ * @layer: top first; each holds a reference
+ *
+ * Never changed once published: replacing a layer means building a new
+ * chain and swapping the device's pointer with the queue frozen.
+ */
+struct vd_chain {
+	unsigned int nr;
+	struct vd_layer *layer[] __counted_by(nr);
+};
+
+enum vd_state {
+	VD_STATE_LIVE,		/* serving, may be opened */
+	VD_STATE_REMOVING,	/* being detached: opens fail */
+};
+
+/**
+ * struct vd_device - one /dev/vdN
+ * @index:      N
+ * @disk:       the gendisk
+ * @tag_set:    blk-mq tags, one struct vd_cmd per request
+ * @chain:      layers served; see the locking rules at the top
+ * @lock:       protects @open_count, @state, @flags, and writers of @chain
+ * @open_count: openers of the block device (partitions included)
+ * @state:      enum vd_state
+ * @flags:      VDISK_ATTACH_* given at attach (AUTOCLEAR may be set later)
+ * @remove_work: detaches an autoclear device after its last close
+ * @ref:        lifetime of this struct: the index holds one reference, a
+ *              queued @remove_work another
+ */
+struct vd_device {
+	int index;
+	struct gendisk *disk;
+	struct blk_mq_tag_set tag_set;
+	struct vd_chain *chain;
+	struct mutex lock;
+	unsigned int open_count;
+	enum vd_state state;
+	u32 flags;
+	struct work_struct remove_work;
+	struct kref ref;
+};
+
+/* main.c */
+extern struct workqueue_struct *vd_io_wq;
+extern unsigned int vd_queue_depth;
+extern unsigned int vd_max_devices;
+
+/* ctl.c */
+int vd_ctl_init(void);
+void vd_ctl_exit(void);
+extern struct mutex vd_ctl_mutex;
+
+/* device.c */
+int vd_device_create(struct vd_chain *chain, u32 flags, int index,
+		     struct vd_msg *msg, struct vd_device **out);
+int vd_device_remove(struct vd_device *vd, bool lazy);
+struct vd_device *vd_device_find(int index, bool next);
+void vd_device_put(struct vd_device *vd);
+void vd_device_remove_all(void);
+int vd_blkdev_major(void);
+int vd_blkdev_init(void);
+void vd_blkdev_exit(void);
+
+/* sysfs.c */
+extern const struct attribute_group *vd_disk_attr_groups[];
+
+/* queue.c */
+extern const struct blk_mq_ops vd_mq_ops;
+size_t vd_cmd_size(void);
+int vd_queue_init(void);
+void vd_queue_exit(void);
+
+/* chain.c */
+struct vd_layer *vd_layer_open(struct file **files, unsigned int nr_files,
+			       unsigned int format,
+			       bool writable, bool allow_dio,
+			       const struct vd_open_args *args);
+void vd_layer_put(struct vd_layer *layer);
+struct vd_chain *vd_chain_alloc(unsigned int nr);
+void vd_chain_free(struct vd_chain *chain);
+int vd_chain_check_distinct(const struct vd_chain *chain, struct vd_msg *msg);
+static inline struct vd_layer *vd_chain_top(const struct vd_chain *chain)
+{
+	return chain->layer[0];
+}
+
+/* raw.c and the format table */
+extern const struct vd_format_ops vd_raw_ops;
+const struct vd_format_ops *vd_format_ops_get(unsigned int format);
+
+/* io.c: file helpers used by formats */
+int vd_file_read(struct file *file, void *buf, size_t len, u64 pos);
+int vd_file_sync(struct file *file);
+
+#endif /* VDISK_H */

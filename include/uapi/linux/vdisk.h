@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * vdisk - disk images (raw, qcow2, vmdk) served as block devices /dev/vdN.
+ *
+ * The whole userspace ABI of the driver.  Every command is an ioctl on the
+ * misc device /dev/vdisk-control.  Rules that hold for every struct here:
+ *
+ *  - The first member is @size: userspace sets it to sizeof() of the struct
+ *    it was built with.  The kernel accepts shorter structs (missing tail
+ *    members read as zero) and longer ones as long as the unknown tail is
+ *    zero (else -E2BIG), so the structs can grow without new ioctl numbers.
+ *  - Unknown @flags bits and non-zero @reserved members are -EINVAL.
+ *  - Pointers travel as __u64; all members are naturally aligned and the
+ *    layout is identical for 32- and 64-bit userspace (no compat code).
+ *  - Userspace opens every image file itself and passes file descriptors;
+ *    the kernel never opens a path, least of all one read from an image.
+ *
+ * Layers: a device is a stack of layers, layers[0] the top (the one written
+ * to), each next one its backing file.  A read of a range the top does not
+ * allocate falls through to the next layer; below the last layer, and past
+ * a layer's own virtual size, the device reads zeros.
+ */
+#ifndef _UAPI_LINUX_VDISK_H
+#define _UAPI_LINUX_VDISK_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define VDISK_CONTROL_NAME	"vdisk-control"
+#define VDISK_DISK_PREFIX	"vd"		/* /dev/vd0, /dev/vd0p1, ... */
+#define VDISK_ABI_VERSION	1
+#define VDISK_MAX_LAYERS	64		/* deepest backing chain */
+#define VDISK_MAX_EXTENT_FDS	4096		/* extra files of one layer */
+#define VDISK_MSG_MAX		512		/* longest error message */
+
+/* Image formats (struct vdisk_layer_spec.format, vdisk_layer_info.format) */
+enum vdisk_format {
+	VDISK_FMT_NONE	= 0,
+	VDISK_FMT_RAW	= 1,
+	VDISK_FMT_QCOW2	= 2,
+	VDISK_FMT_VMDK	= 3,
+	VDISK_FMT_COUNT
+};
+
+/* Bits of vdisk_features.features: what this driver can do. */
+#define VDISK_FEAT_RAW		(1ULL << 0)
+#define VDISK_FEAT_QCOW2	(1ULL << 1)
+#define VDISK_FEAT_VMDK		(1ULL << 2)
+#define VDISK_FEAT_DISCARD	(1ULL << 3)
+#define VDISK_FEAT_COMMIT	(1ULL << 4)
+#define VDISK_FEAT_REBASE	(1ULL << 5)
+
+/**
+ * struct vdisk_features - VDISK_IOC_GET_FEATURES: what the driver supports
+ * @size:        sizeof(struct vdisk_features), set by userspace
+ * @flags:       must be 0
+ * @abi_version: out: VDISK_ABI_VERSION of the running driver
+ * @max_layers:  out: deepest chain accepted
+ * @features:    out: VDISK_FEAT_* bits
+ * @reserved:    must be 0
+ */
+struct vdisk_features {
+	__u32 size;
+	__u32 flags;
+	__u32 abi_version;
+	__u32 max_layers;
+	__u64 features;
+	__u64 reserved[4];
+};
+
+/* vdisk_layer_spec.flags */
+#define VDISK_LAYER_FLAGS_ALL	0
+
+/**
+ * struct vdisk_layer_spec - one layer of an attach request
+ * @fd:         open file of the layer (qcow2 image, vmdk descriptor or
+ *              sparse extent, raw file).  The top layer's fd must be open
+ *              for writing unless the device is attached read-only; the
+ *              others are only read.
+ * @format:     enum vdisk_format; the kernel checks it against the header
+ * @flags:      VDISK_LAYER_* (none defined yet)
+ * @nr_extent_fds: number of entries at @extent_fds (vmdk extent files the
+ *              descriptor names, in descriptor order); 0 for raw and qcow2
+ * @extent_fds: user pointer to __s32[@nr_extent_fds]
+ * @snapshot:   user pointer to a NUL-terminated internal snapshot name or
+ *              id to serve read-only instead of the active image, or 0
+ * @reserved:   must be 0
+ */
+struct vdisk_layer_spec {
+	__s32 fd;
+	__u32 format;
+	__u32 flags;
+	__u32 nr_extent_fds;
+	__u64 extent_fds;
+	__u64 snapshot;
+	__u64 reserved[2];
+};
+
+/* vdisk_attach.flags */
+#define VDISK_ATTACH_READ_ONLY	(1U << 0)	/* refuse writes (EROFS) */
+#define VDISK_ATTACH_PARTSCAN	(1U << 1)	/* scan the partition table */
+#define VDISK_ATTACH_AUTOCLEAR	(1U << 2)	/* detach on last close */
+#define VDISK_ATTACH_NO_DIO	(1U << 3)	/* buffered I/O to the files */
+#define VDISK_ATTACH_FLAGS_ALL	(VDISK_ATTACH_READ_ONLY | VDISK_ATTACH_PARTSCAN | \
+				 VDISK_ATTACH_AUTOCLEAR | VDISK_ATTACH_NO_DIO)
+
+/**
+ * struct vdisk_attach - VDISK_IOC_ATTACH: create /dev/vdN from a layer stack
+ * @size:       sizeof(struct vdisk_attach)
+ * @flags:      VDISK_ATTACH_*
+ * @index:      in: wanted N of /dev/vdN, or -1 for the first free one;
+ *              out: the N given
+ * @nr_layers:  number of entries at @layers, 1..VDISK_MAX_LAYERS
+ * @layers:     user pointer to struct vdisk_layer_spec[@nr_layers], top first
+ * @layer_spec_size: sizeof(struct vdisk_layer_spec) as userspace knows it
+ * @msg_size:   size of the buffer at @msg, 0 for none
+ * @msg:        user pointer to a buffer that receives a NUL-terminated
+ *              explanation when the attach fails (which layer, which field)
+ * @reserved:   must be 0
+ */
+struct vdisk_attach {
+	__u32 size;
+	__u32 flags;
+	__s32 index;
+	__u32 nr_layers;
+	__u64 layers;
+	__u32 layer_spec_size;
+	__u32 msg_size;
+	__u64 msg;
+	__u64 reserved[4];
+};
+
+/* vdisk_detach.flags */
+#define VDISK_DETACH_LAZY	(1U << 0)	/* if open: detach on last close */
+#define VDISK_DETACH_FLAGS_ALL	VDISK_DETACH_LAZY
+
+/**
+ * struct vdisk_detach - VDISK_IOC_DETACH: remove /dev/vdN
+ * @size:     sizeof(struct vdisk_detach)
+ * @flags:    VDISK_DETACH_*
+ * @index:    N of /dev/vdN
+ * @reserved0: must be 0
+ * @reserved: must be 0
+ *
+ * Fails with -EBUSY while the device is open (mounted, held by a process)
+ * unless VDISK_DETACH_LAZY is given; then the device goes away on its last
+ * close, like a loop device with autoclear.
+ */
+struct vdisk_detach {
+	__u32 size;
+	__u32 flags;
+	__s32 index;
+	__u32 reserved0;
+	__u64 reserved[2];
+};
+
+/* vdisk_layer_info.flags */
+#define VDISK_LINFO_WRITABLE	(1U << 0)
+#define VDISK_LINFO_DIRECT_IO	(1U << 1)	/* async direct I/O in use */
+
+#define VDISK_PATH_MAX		256
+
+/**
+ * struct vdisk_layer_info - one layer as reported by VDISK_IOC_STATUS
+ * @format:       enum vdisk_format
+ * @flags:        VDISK_LINFO_*
+ * @virtual_size: bytes of disk this layer describes
+ * @file_dev:     st_dev of the layer's file (new_encode_dev form)
+ * @file_ino:     st_ino of the layer's file
+ * @path:         the file's path as the kernel sees it, NUL-terminated and
+ *                truncated to fit; /sys/block/vdN/vdisk/chain has it whole
+ * @reserved:     0
+ */
+struct vdisk_layer_info {
+	__u32 format;
+	__u32 flags;
+	__u64 virtual_size;
+	__u64 file_dev;
+	__u64 file_ino;
+	__u64 reserved[2];
+	char path[VDISK_PATH_MAX];
+};
+
+/* vdisk_status.flags (in) */
+#define VDISK_STATUS_NEXT	(1U << 0)	/* first device with N >= @index */
+#define VDISK_STATUS_FLAGS_ALL	VDISK_STATUS_NEXT
+
+/* vdisk_status.dev_flags (out) */
+#define VDISK_DEV_READ_ONLY	(1U << 0)
+#define VDISK_DEV_PARTSCAN	(1U << 1)
+#define VDISK_DEV_AUTOCLEAR	(1U << 2)
+#define VDISK_DEV_JOB_RUNNING	(1U << 3)
+
+/**
+ * struct vdisk_status - VDISK_IOC_STATUS: describe /dev/vdN
+ * @size:      sizeof(struct vdisk_status)
+ * @flags:     VDISK_STATUS_*; with VDISK_STATUS_NEXT, loop over all devices
+ *             by starting at @index 0 and asking again with @index + 1
+ *             until -ENXIO
+ * @index:     in: N; out: N of the device described
+ * @nr_layers: out: number of layers in the device's stack
+ * @capacity:  out: size of /dev/vdN in bytes
+ * @dev_flags: out: VDISK_DEV_*
+ * @open_count: out: current openers of the block device
+ * @major:     out: block device number of /dev/vdN
+ * @minor:     out
+ * @layer_info_size: in: sizeof(struct vdisk_layer_info) as userspace knows it
+ * @max_layers: in: number of entries at @layers (may be 0)
+ * @layers:    in: user pointer to struct vdisk_layer_info[@max_layers]; out:
+ *             the first min(@nr_layers, @max_layers) filled in, top first
+ * @reserved:  must be 0
+ */
+struct vdisk_status {
+	__u32 size;
+	__u32 flags;
+	__s32 index;
+	__u32 nr_layers;
+	__u64 capacity;
+	__u32 dev_flags;
+	__u32 open_count;
+	__u32 major;
+	__u32 minor;
+	__u32 layer_info_size;
+	__u32 max_layers;
+	__u64 layers;
+	__u64 reserved[4];
+};
+
+#define VDISK_IOC_MAGIC		0xDF
+
+#define VDISK_IOC_GET_FEATURES	_IOWR(VDISK_IOC_MAGIC, 0x00, struct vdisk_features)
+#define VDISK_IOC_ATTACH	_IOWR(VDISK_IOC_MAGIC, 0x01, struct vdisk_attach)
+#define VDISK_IOC_DETACH	_IOW(VDISK_IOC_MAGIC, 0x02, struct vdisk_detach)
+#define VDISK_IOC_STATUS	_IOWR(VDISK_IOC_MAGIC, 0x03, struct vdisk_status)
+/*
+ * 0x10..0x1f are reserved for layer jobs: start (commit, rebase), progress
+ * and cancel, and for replacing the layer stack of a live device.
+ */
+
+#endif /* _UAPI_LINUX_VDISK_H */

@@ -372,6 +372,13 @@ static struct miscdevice vd_ctl_misc = {
 
 int vd_ctl_init(void)
 {
+	/* The ABI's layout is fixed: catch any drift at build time. */
+	BUILD_BUG_ON(sizeof(struct vdisk_features) != 56);
+	BUILD_BUG_ON(sizeof(struct vdisk_layer_spec) != 48);
+	BUILD_BUG_ON(sizeof(struct vdisk_attach) != 72);
+	BUILD_BUG_ON(sizeof(struct vdisk_detach) != 32);
+	BUILD_BUG_ON(sizeof(struct vdisk_layer_info) != 304);
+	BUILD_BUG_ON(sizeof(struct vdisk_status) != 88);
 	return misc_register(&vd_ctl_misc);
 }
 

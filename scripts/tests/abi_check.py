@@ -107,6 +107,7 @@ def main():
     with open(other_path, "wb") as f:
         f.truncate(1 << 20)
     other = os.open(other_path, os.O_RDONLY)
+    other_rw = os.open(other_path, os.O_RDWR)
 
     print("GET_FEATURES")
     b = features()
@@ -130,7 +131,7 @@ def main():
           call(ctl, (3 << 30) | (56 << 16) | (0x4c << 8), features()) == errno.ENOTTY)
 
     print("ATTACH refusals")
-    ext_fd = ctypes.c_int32(other)
+    ext_fd = ctypes.c_int32(other_rw)
     snap_name = ctypes.create_string_buffer(b"s1")
     cases = [
         ("unknown attach flag", dict(layer_buf=specs((rw, FMT_RAW)), nr=1, flags=1 << 20),
@@ -187,7 +188,7 @@ def main():
     check("status nr_layers 2", nr == 2, f"{nr}")
     check("status capacity", cap == os.fstat(rw).st_size, f"{cap}")
     fmt, lflags, vsize = struct.unpack_from("<IIQ", infos, 0)
-    path = infos[56:56 + 256].split(b"\0")[0].decode()
+    path = infos[48:48 + 256].split(b"\0")[0].decode()
     check("layer 0 is raw, writable", fmt == FMT_RAW and lflags & 1, f"{fmt} {lflags}")
     check("layer 0 path", path == os.path.realpath(image), f"{path!r}")
     fmt1, lflags1, vsize1 = struct.unpack_from("<IIQ", infos, LINFO_SIZE)

@@ -216,8 +216,8 @@ int vd_chain_check_distinct(const struct vd_chain *chain, struct vd_msg *msg)
 					if (file_inode(la->files[fa]) !=
 					    file_inode(lb->files[fb]))
 						continue;
-					vd_msg_set(msg, "layer %u (%s) and layer %u (%s) are the same file: backing chain loop",
-						   a, la->path, b, lb->path);
+					vd_msg_set(msg, "layers %u and %u: same file %s",
+						   a, b, la->path);
 					return -ELOOP;
 				}
 			}

@@ -5,17 +5,20 @@
  * the rest of the driver reads as plain 6.12 code.
  *
  *  - 6.9 passes queue limits to blk_mq_alloc_disk(); 6.11 moved the queue
- *    features (write cache, FUA, rotational) into the limits.  Before,
- *    both were set on the queue after allocation.
+ *    features (write cache, FUA, rotational) into the limits, with the
+ *    BLK_FEAT_* flags.  Before, both were set on the queue after
+ *    allocation.
  *  - 6.5 changed block_device_operations ->open() to take the gendisk and
- *    ->release() to drop the mode argument.
+ *    ->release() to drop the mode argument; BLK_OPEN_* came with it.
+ *
+ * Both are detected by the macros the change introduced rather than by
+ * version numbers, so distribution backports are handled too.
  */
 #ifndef VDISK_COMPAT_H
 #define VDISK_COMPAT_H
 
 #include <linux/blk-mq.h>
 #include <linux/blkdev.h>
-#include <linux/version.h>
 
 /**
  * struct vd_limits - the queue properties vdisk sets, version-neutral
@@ -41,7 +44,7 @@ struct vd_limits {
 	bool fua;
 };
 
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
+#ifdef BLK_FEAT_WRITE_CACHE	/* 6.11+ */
 
 static inline struct gendisk *vd_alloc_disk(struct blk_mq_tag_set *set,
 					    const struct vd_limits *vl,
@@ -62,16 +65,6 @@ static inline struct gendisk *vd_alloc_disk(struct blk_mq_tag_set *set,
 	if (vl->fua)
 		lim.features |= BLK_FEAT_FUA;
 	return blk_mq_alloc_disk(set, &lim, queuedata);
-}
-
-#define VD_BDOPS_OPEN_RELEASE(open_fn, release_fn)			\
-static int open_fn##_compat(struct gendisk *disk, blk_mode_t mode)	\
-{									\
-	return open_fn(disk);						\
-}									\
-static void release_fn##_compat(struct gendisk *disk)			\
-{									\
-	release_fn(disk);						\
 }
 
 #else /* 6.1 */
@@ -99,6 +92,24 @@ static inline struct gendisk *vd_alloc_disk(struct blk_mq_tag_set *set,
 	return disk;
 }
 
+#endif /* BLK_FEAT_WRITE_CACHE */
+
+/*
+ * VD_BDOPS_OPEN_RELEASE(open, release) defines open_compat() and
+ * release_compat() with the signatures this kernel's
+ * block_device_operations want, calling open(disk) and release(disk).
+ */
+#ifdef BLK_OPEN_READ	/* 6.5+ */
+#define VD_BDOPS_OPEN_RELEASE(open_fn, release_fn)			\
+static int open_fn##_compat(struct gendisk *disk, blk_mode_t mode)	\
+{									\
+	return open_fn(disk);						\
+}									\
+static void release_fn##_compat(struct gendisk *disk)			\
+{									\
+	release_fn(disk);						\
+}
+#else
 #define VD_BDOPS_OPEN_RELEASE(open_fn, release_fn)			\
 static int open_fn##_compat(struct block_device *bdev, fmode_t mode)	\
 {									\
@@ -108,7 +119,6 @@ static void release_fn##_compat(struct gendisk *disk, fmode_t mode)	\
 {									\
 	release_fn(disk);						\
 }
-
-#endif
+#endif /* BLK_OPEN_READ */
 
 #endif /* VDISK_COMPAT_H */

@@ -20,6 +20,7 @@
 #include "vd_abi.h"
 #include "vd_probe.h"
 
+/* Serialises attach, detach and status; protects the device index. */
 DEFINE_MUTEX(vd_ctl_mutex);
 
 /* Copy a size-headed struct: its first u32 says how large userspace's is. */
@@ -95,7 +96,7 @@ static int vd_get_layer_files(const struct vdisk_layer_spec *spec,
 		files[i] = file;
 		mode = file_inode(file)->i_mode;
 		if (!S_ISREG(mode) && !S_ISBLK(mode)) {
-			vd_msg_set(msg, "layer %u: fd %d is neither a regular file nor a block device",
+			vd_msg_set(msg, "layer %u: fd %d is not a regular file or block device",
 				   idx, fd);
 			ret = -EINVAL;
 			goto err;
@@ -146,8 +147,7 @@ static int vd_build_chain(const struct vdisk_attach *a, struct vd_chain **out,
 					    a->layer_spec_size);
 		if (ret) {
 			if (ret == -E2BIG)
-				vd_msg_set(msg, "layer %u: unknown non-zero fields past the known struct",
-					   i);
+				vd_msg_set(msg, "layer %u: unknown fields set", i);
 			goto err;
 		}
 		ret = vd_check_layer_spec(&spec, i, msg);

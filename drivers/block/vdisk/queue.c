@@ -242,8 +242,10 @@ static int vd_cmd_build_iter(struct vd_cmd *cmd, struct request *rq)
 			return -ENOMEM;
 		cmd->bvec = bvec;
 		/* bios may start mid-bvec after splits: rq_for_each_bvec knows */
-		rq_for_each_bvec(tmp, rq, rq_iter)
-			*bvec++ = tmp;
+		rq_for_each_bvec(tmp, rq, rq_iter) {
+			*bvec = tmp;
+			bvec++;
+		}
 		bvec = cmd->bvec;
 		offset = 0;
 	} else {

@@ -4,12 +4,6 @@
  */
 #include "vd_pure.h"
 
-#ifndef __KERNEL__
-#include <stdarg.h>
-#define vscnprintf(b, s, f, a) ({ int __n = vsnprintf(b, s, f, a); \
-	__n < 0 ? 0 : ((size_t)__n >= (s) ? (int)(s) - 1 : __n); })
-#endif
-
 void vd_msg_set(struct vd_msg *msg, const char *fmt, ...)
 {
 	va_list ap;

@@ -17,36 +17,46 @@
 #include <linux/types.h>
 #else
 #include <errno.h>
+#include <linux/types.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
-typedef uint8_t u8;
-typedef uint16_t u16;
-typedef uint32_t u32;
-typedef uint64_t u64;
-typedef int32_t s32;
-typedef int64_t s64;
+typedef __u8 u8;
+typedef __u16 u16;
+typedef __u32 u32;
+typedef __u64 u64;
+typedef __s32 s32;
+typedef __s64 s64;
 
-#define scnprintf vd_scnprintf
-static inline int vd_scnprintf(char *buf, size_t size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static inline int vd_scnprintf(char *buf, size_t size, const char *fmt, ...)
+/* Format strings are checked where it matters: in the kernel build. */
+#define __printf(a, b)
+
+/* The kernel's vscnprintf(): returns what was stored, not what was wanted. */
+static inline int vscnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 {
-	va_list ap;
 	int n;
 
 	if (!size)
 		return 0;
-	va_start(ap, fmt);
 	n = vsnprintf(buf, size, fmt, ap);
-	va_end(ap);
 	if (n < 0)
 		return 0;
 	return (size_t)n >= size ? (int)size - 1 : n;
+}
+
+static inline __printf(3, 4)
+int scnprintf(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vscnprintf(buf, size, fmt, ap);
+	va_end(ap);
+	return n;
 }
 #endif
 
@@ -64,11 +74,7 @@ struct vd_msg {
 	size_t len;
 };
 
-#ifdef __KERNEL__
 __printf(2, 3)
-#else
-__attribute__((format(printf, 2, 3)))
-#endif
 void vd_msg_set(struct vd_msg *msg, const char *fmt, ...);
 
 #endif /* VD_PURE_H */

@@ -145,7 +145,7 @@ struct vd_device {
 	struct gendisk *disk;
 	struct blk_mq_tag_set tag_set;
 	struct vd_chain *chain;
-	struct mutex lock;
+	struct mutex lock;		/* see @lock above */
 	unsigned int open_count;
 	enum vd_state state;
 	u32 flags;

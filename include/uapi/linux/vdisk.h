@@ -16,8 +16,8 @@
  *    the kernel never opens a path, least of all one read from an image.
  *
  * Layers: a device is a stack of layers, layers[0] the top (the one written
- * to), each next one its backing file.  A read of a range the top does not
- * allocate falls through to the next layer; below the last layer, and past
+ * to), each next one its backing file.  A range the top does not allocate is
+ * read from the next layer; below the last layer, and past
  * a layer's own virtual size, the device reads zeros.
  */
 #ifndef _UAPI_LINUX_VDISK_H

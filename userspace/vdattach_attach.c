@@ -405,12 +405,53 @@ static void vda_wait_for_node(int ctl, int index, const char *path)
 			 VDA_NODE_WAIT_MS);
 }
 
+/* st_dev in the kernel's new_encode_dev() form (vdisk_layer_info.file_dev). */
+static uint64_t vda_encode_dev(dev_t dev)
+{
+	uint64_t ma = major(dev), mi = minor(dev);
+
+	return (mi & 0xff) | (ma << 8) | ((mi & ~0xffULL) << 12);
+}
+
+/*
+ * Two devices writing one file, or one writing what another reads,
+ * corrupt it or serve stale data.  The kernel only refuses the same file
+ * twice within one stack, so warn about the other devices here.
+ */
+static void vda_warn_if_in_use(int ctl, const struct vda_attach_opts *o,
+			       const struct vda_layer *top)
+{
+	static struct vda_status s;
+	bool writing = !(o->flags & VDISK_ATTACH_READ_ONLY);
+	unsigned int i, n;
+	struct stat st;
+	int next = 0;
+
+	if (fstat(top->fd, &st) < 0)
+		return;
+	while (!vda_ioc_status(ctl, next, true, &s)) {
+		n = s.st.nr_layers < VDISK_MAX_LAYERS ? s.st.nr_layers : VDISK_MAX_LAYERS;
+		for (i = 0; i < n; i++) {
+			const struct vdisk_layer_info *l = &s.layer[i];
+
+			if (l->file_dev != vda_encode_dev(st.st_dev) ||
+			    l->file_ino != st.st_ino ||
+			    (!writing && !(l->flags & VDISK_LINFO_WRITABLE)))
+				continue;
+			vda_warn(o->image, "warning: already in use by /dev/" VDISK_DISK_PREFIX
+				 "%d (layer %u%s)", s.st.index, i,
+				 l->flags & VDISK_LINFO_WRITABLE ? ", writable" : "");
+		}
+		next = s.st.index + 1;
+	}
+}
+
 int vda_cmd_attach(int argc, char **argv)
 {
 	static struct vda_chain chain;
 	struct vda_attach_opts o;
 	char path[32];
-	int ctl, ret, index;
+	int ctl, ret, index = -1;
 
 	ret = vda_parse_attach_args(argc, argv, &o);
 	if (ret != VDA_CONTINUE)
@@ -420,8 +461,10 @@ int vda_cmd_attach(int argc, char **argv)
 		return VDA_EXIT_FAILURE;
 	vda_chain_init(&chain);
 	ret = vda_resolve_chain(&o, &chain);
-	if (!ret)
+	if (!ret) {
+		vda_warn_if_in_use(ctl, &o, &chain.layer[0]);
 		ret = vda_attach_chain(ctl, &o, &chain, &index);
+	}
 	/* The kernel holds its own references to the files now. */
 	vda_chain_close(&chain);
 	if (!ret) {

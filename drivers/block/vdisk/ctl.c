@@ -180,6 +180,23 @@ err:
 	return ret;
 }
 
+/*
+ * Give the caller the explanation of a failed attach, truncated to its
+ * buffer and always NUL-terminated.  Best effort: the attach's own error is
+ * what the caller gets back either way.
+ */
+static void vd_copy_msg_out(const struct vdisk_attach *a, char *msg)
+{
+	size_t len;
+
+	if (!a->msg || !a->msg_size)
+		return;
+	len = min_t(size_t, a->msg_size - 1, strlen(msg));
+	msg[len] = '\0';
+	if (copy_to_user(u64_to_user_ptr(a->msg), msg, len + 1))
+		pr_debug("attach message not delivered: bad msg pointer\n");
+}
+
 static long vd_ioc_attach(void __user *argp)
 {
 	struct vd_msg msg = { };
@@ -223,10 +240,7 @@ static long vd_ioc_attach(void __user *argp)
 out:
 	if (ret && msgbuf[0]) {
 		pr_warn_ratelimited("attach failed: %s (%d)\n", msgbuf, ret);
-		if (a.msg && a.msg_size &&
-		    copy_to_user(u64_to_user_ptr(a.msg), msgbuf,
-				 min_t(size_t, a.msg_size, strlen(msgbuf) + 1)))
-			ret = -EFAULT;
+		vd_copy_msg_out(&a, msgbuf);
 	}
 	kfree(msgbuf);
 	return ret;
@@ -258,14 +272,22 @@ static void vd_fill_layer_info(const struct vd_layer *l,
 			       struct vdisk_layer_info *info)
 {
 	struct inode *inode = file_inode(l->files[0]);
+	struct kstat stat;
 
 	memset(info, 0, sizeof(*info));
 	info->format = l->ops->format;
 	info->flags = (l->writable ? VDISK_LINFO_WRITABLE : 0) |
 		      (l->dio_align ? VDISK_LINFO_DIRECT_IO : 0);
 	info->virtual_size = l->virtual_size;
-	info->file_dev = new_encode_dev(inode->i_sb->s_dev);
-	info->file_ino = inode->i_ino;
+	/* What stat() says, so userspace can match layers to its files. */
+	if (!vfs_getattr(&l->files[0]->f_path, &stat, STATX_INO,
+			 AT_STATX_DONT_SYNC)) {
+		info->file_dev = new_encode_dev(stat.dev);
+		info->file_ino = stat.ino;
+	} else {
+		info->file_dev = new_encode_dev(inode->i_sb->s_dev);
+		info->file_ino = inode->i_ino;
+	}
 	strscpy(info->path, l->path, sizeof(info->path));
 }
 
@@ -306,6 +328,7 @@ static long vd_ioc_status(void __user *argp)
 	s.open_count = vd->open_count;
 	s.major = vd->disk->major;
 	s.minor = vd->disk->first_minor;
+	s.diskseq = vd->disk->diskseq;
 	n = min_t(u32, s.max_layers, vd->chain->nr);
 	for (i = 0; i < n; i++)
 		vd_fill_layer_info(vd->chain->layer[i], &infos[i]);

@@ -32,7 +32,7 @@ typedef __s32 s32;
 typedef __s64 s64;
 
 /* Format strings are checked where it matters: in the kernel build. */
-#define __printf(a, b)
+#define __printf(...)
 
 /* The kernel's vscnprintf(): returns what was stored, not what was wanted. */
 static inline int vscnprintf(char *buf, size_t size, const char *fmt, va_list ap)

@@ -9,6 +9,8 @@
  *    it was built with.  The kernel accepts shorter structs (missing tail
  *    members read as zero) and longer ones as long as the unknown tail is
  *    zero (else -E2BIG), so the structs can grow without new ioctl numbers.
+ *    Arrays of structs (layer specs, layer infos) carry their element size
+ *    separately; it may be larger, never smaller, than in ABI version 1.
  *  - Unknown @flags bits and non-zero @reserved members are -EINVAL.
  *  - Pointers travel as __u64; all members are naturally aligned and the
  *    layout is identical for 32- and 64-bit userspace (no compat code).
@@ -168,7 +170,8 @@ struct vdisk_detach {
  * @file_dev:     st_dev of the layer's file (new_encode_dev form)
  * @file_ino:     st_ino of the layer's file
  * @path:         the file's path as the kernel sees it, NUL-terminated and
- *                truncated to fit; /sys/block/vdN/vdisk/chain has it whole
+ *                truncated to fit; /sys/block/vdN/vdisk/backing_file has
+ *                the top layer's whole
  * @reserved:     0
  */
 struct vdisk_layer_info {
@@ -208,6 +211,9 @@ struct vdisk_layer_info {
  * @max_layers: in: number of entries at @layers (may be 0)
  * @layers:    in: user pointer to struct vdisk_layer_info[@max_layers]; out:
  *             the first min(@nr_layers, @max_layers) filled in, top first
+ * @diskseq:   out: the block device's sequence number (as in
+ *             /sys/block/vdN/diskseq): tells a new device from an older one
+ *             that had the same N
  * @reserved:  must be 0
  */
 struct vdisk_status {
@@ -223,7 +229,8 @@ struct vdisk_status {
 	__u32 layer_info_size;
 	__u32 max_layers;
 	__u64 layers;
-	__u64 reserved[4];
+	__u64 diskseq;
+	__u64 reserved[3];
 };
 
 #define VDISK_IOC_MAGIC		0xDF

@@ -4,6 +4,7 @@
  * image's format from its first bytes (vd_probe.c).
  */
 #include <kunit/test.h>
+#include <linux/module.h>
 #include <linux/slab.h>
 
 #include "../vd_probe.h"
@@ -140,3 +141,7 @@ static struct kunit_suite vdisk_probe_suite = {
 };
 
 kunit_test_suite(vdisk_probe_suite);
+
+/* All suites link into one object, vdisk_kunit.o: it is described here. */
+MODULE_DESCRIPTION("KUnit suites of the vdisk driver");
+MODULE_LICENSE("GPL");

@@ -10,12 +10,12 @@ set -euo pipefail
 T_NAME=$(basename "$0" .sh)
 T_DIR=/scratch/$T_NAME
 T_MOUNTS=()
-T_VDEVS=()
-T_LOOPS=()
 
 rm -rf "$T_DIR"
 mkdir -p "$T_DIR"
 
+# Devices are found by their backing files rather than remembered: helpers
+# run in $(...) subshells, which cannot update the caller's variables.
 t_cleanup() {
 	local m d
 	set +e
@@ -23,13 +23,23 @@ t_cleanup() {
 		m=${T_MOUNTS[i]}
 		mountpoint -q "$m" && umount "$m"
 	done
-	for d in "${T_VDEVS[@]}"; do
-		[ -b "$d" ] && vdattach detach "$d" >/dev/null 2>&1
+	for d in $(t_vdevs_of "$T_DIR"); do
+		vdattach detach "$d" >/dev/null 2>&1
 	done
-	for d in "${T_LOOPS[@]}"; do
-		losetup -d "$d" 2>/dev/null
+	for d in $(losetup -n -l -O NAME,BACK-FILE 2>/dev/null | awk -v p="$T_DIR/" 'index($2, p) == 1 { print $1 }'); do
+		losetup -d "$d"
 	done
 	rm -rf "$T_DIR"
+}
+
+# t_vdevs_of DIR: vdisk devices with any layer in DIR
+t_vdevs_of() {
+	vdattach list --json 2>/dev/null | python3 -c '
+import json, sys
+for d in json.load(sys.stdin)["vdisks"]:
+    if any(l["path"].startswith(sys.argv[1] + "/") for l in d["layers"]):
+        print(d["name"])
+' "$1"
 }
 trap t_cleanup EXIT
 
@@ -49,12 +59,11 @@ t_img() {
 	echo "$f"
 }
 
-# t_attach [vdattach attach args...]: attach and remember the device
+# t_attach [vdattach attach args...]: attach (cleanup detaches it)
 t_attach() {
 	local dev
 	dev=$(vdattach attach "$@") || fail "vdattach attach $* failed"
 	[ -b "$dev" ] || fail "vdattach printed '$dev', not a block device"
-	T_VDEVS+=("$dev")
 	echo "$dev"
 }
 
@@ -63,7 +72,6 @@ t_loop() {
 	local dev
 	modprobe loop 2>/dev/null || true
 	dev=$(losetup -f --show "$@") || fail "losetup $* failed"
-	T_LOOPS+=("$dev")
 	echo "$dev"
 }
 
@@ -110,14 +118,8 @@ expect_fail_with() {
 	echo "$out" | grep -Eq -- "$pat" || fail "'$*' said '$out', want /$pat/"
 }
 
-# pattern_file FILE MIB SEED: deterministic pseudo-random content
+# pattern_file FILE MIB: MIB MiB of random content (the kernel's CSPRNG is
+# far faster under TCG than anything seeded in userspace)
 pattern_file() {
-	python3 - "$1" "$2" "$3" <<'PY'
-import random, sys
-path, mib, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-rng = random.Random(seed)
-with open(path, "wb") as f:
-    for _ in range(mib):
-        f.write(rng.randbytes(1 << 20))
-PY
+	head -c $(($2 << 20)) /dev/urandom >"$1"
 }

@@ -16,19 +16,18 @@ for i in $(seq $n); do
 	d=$(cat "$T_DIR/dev.$i")
 	[ -b "$d" ] || fail "attach $i: '$(cat "$T_DIR/err.$i")'"
 	devs+=("$d")
-	T_VDEVS+=("$d")
 done
 expect_eq "distinct devices" "$(printf '%s\n' "${devs[@]}" | sort -u | wc -l)" $n
 expect_eq "vdattach list rows" "$(vdattach list --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["vdisks"]))')" $n
 
 # write a different pattern to each, in parallel
 for i in $(seq $n); do
-	(pattern_file "$T_DIR/p$i" 8 "$((100 + i))" &&
+	(pattern_file "$T_DIR/p$i" 4 &&
 	 dd if="$T_DIR/p$i" of="${devs[i - 1]}" bs=1M oflag=direct status=none) &
 done
 wait
 for i in $(seq $n); do
-	expect_eq "device $i contents" "$(head -c 8M "${devs[i - 1]}" | sha256sum | cut -d' ' -f1)" "$(sha "$T_DIR/p$i")"
+	cmp -n $((4 << 20)) "${devs[i - 1]}" "$T_DIR/p$i" || fail "device $i contents differ"
 done
 
 for d in "${devs[@]}"; do
@@ -40,5 +39,5 @@ for d in "${devs[@]}"; do
 	[ ! -b "$d" ] || fail "$d still present after parallel detach"
 done
 for i in $(seq $n); do
-	expect_eq "image $i contents" "$(head -c 8M "$T_DIR/d$i.raw" | sha256sum | cut -d' ' -f1)" "$(sha "$T_DIR/p$i")"
+	cmp -n $((4 << 20)) "$T_DIR/d$i.raw" "$T_DIR/p$i" || fail "image $i contents differ"
 done

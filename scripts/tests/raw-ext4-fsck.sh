@@ -6,7 +6,7 @@ img=$(t_img disk.raw 512M)
 dev=$(t_attach "$img")
 mkfs.ext4 -q -F "$dev"
 t_mount "$dev" "$T_DIR/mnt"
-pattern_file "$T_DIR/mnt/data" 48 7
+pattern_file "$T_DIR/mnt/data" 48
 want=$(sha "$T_DIR/mnt/data")
 mkdir "$T_DIR/mnt/tree"
 for i in $(seq 200); do echo "file $i" > "$T_DIR/mnt/tree/$i"; done

@@ -3,7 +3,7 @@
 . "$(dirname "$0")/lib.sh"
 
 img=$(t_img disk.raw 64M)
-pattern_file "$img" 64 3
+pattern_file "$img" 64
 before=$(sha "$img")
 dev=$(t_attach -r "$img")
 name=${dev#/dev/}

@@ -6,6 +6,7 @@
  * always NUL-terminated inside its buffer, a message exactly when refused,
  * and acceptance only of structs that satisfy the documented rules.
  */
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "vd_abi.h"

@@ -4,6 +4,7 @@
  * on arbitrary bytes.  The input is probed from an exact-size copy so that
  * ASan catches any read past @len.
  */
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "vd_probe.h"

@@ -11,6 +11,7 @@
  * kinds and no overflow, returns -EIO exactly when an answer was invalid,
  * and passes callback errors through.
  */
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "vd_walk.h"
@@ -114,7 +115,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int ret;
 
 	f.nr_levels = take(&f, 1);
-	f.nr_levels = f.nr_levels > 200 ? VDISK_MAX_LAYERS : f.nr_levels % 8;
+	f.nr_levels = f.nr_levels > 200 ? 64 : f.nr_levels % 8;
 	f.lo = take(&f, 8) & ((1ULL << 62) - 1);
 	len = take(&f, 3);
 	ctl = take(&f, 1);

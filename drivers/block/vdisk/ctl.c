@@ -224,17 +224,20 @@ static long vd_ioc_attach(void __user *argp)
 
 	mutex_lock(&vd_ctl_mutex);
 	ret = vd_device_create(chain, a.flags, a.index, &msg, &vd);
-	if (!ret)
+	if (!ret) {
+		/* Still under the lock: a detach could free the chain after. */
 		a.index = vd->index;
+		pr_info("vd%d: attached %s (%s, %u layer%s)%s\n", a.index,
+			vd_chain_top(chain)->path,
+			vd_format_name(vd_chain_top(chain)->ops->format),
+			chain->nr, chain->nr > 1 ? "s" : "",
+			a.flags & VDISK_ATTACH_READ_ONLY ? " read-only" : "");
+	}
 	mutex_unlock(&vd_ctl_mutex);
 	if (ret) {
 		vd_chain_free(chain);
 		goto out;
 	}
-	pr_info("vd%d: attached %s (%s, %u layer%s)%s\n", a.index,
-		vd_chain_top(chain)->path, vd_format_name(vd_chain_top(chain)->ops->format),
-		chain->nr, chain->nr > 1 ? "s" : "",
-		a.flags & VDISK_ATTACH_READ_ONLY ? " read-only" : "");
 	/* The device exists now: report its number even if that copy fails. */
 	ret = vd_copy_out(argp, &a, sizeof(a));
 out:

@@ -207,7 +207,11 @@ static int vd_rw_emit(void *ctx, const struct vd_run *run)
 	struct iov_iter iter;
 
 	if (run->kind == VD_EXT_DATA) {
-		vd_submit_run(cmd, cmd->chain->layer[run->level], run, buf_off);
+		struct vd_layer *layer = cmd->chain->layer[run->level];
+
+		if (run->file >= layer->nr_files)
+			return -EIO;
+		vd_submit_run(cmd, layer, run, buf_off);
 		return 0;
 	}
 	/* Writes must be given somewhere to go by the top layer's map(). */

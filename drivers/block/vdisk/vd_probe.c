@@ -68,6 +68,8 @@ unsigned int vd_probe_format(const void *buf, size_t len)
 {
 	const u8 *p = buf;
 
+	if (!len)
+		return VDISK_FMT_RAW;
 	if (vd_has_prefix(p, len, "QFI\xfb"))
 		return VDISK_FMT_QCOW2;
 	if (vd_has_prefix(p, len, "KDMV") || vd_has_prefix(p, len, "COWD"))

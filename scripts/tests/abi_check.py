@@ -68,13 +68,13 @@ def specs(*layers):
 
 
 def attach(ctl, layer_buf, nr, flags=0, index=-1, spec_size=SPEC_SIZE,
-           reserved0=0, size=ATTACH_SIZE, layers_ptr=None):
+           reserved0=0, size=ATTACH_SIZE, layers_ptr=None, cache_kib=0):
     msg = ctypes.create_string_buffer(512)
     if layers_ptr is None:
         layers_ptr = ctypes.addressof(layer_buf)
-    body = struct.pack("<IIiIQIIQ4Q", size, flags, index, nr,
+    body = struct.pack("<IIiIQIIQII3Q", size, flags, index, nr,
                        layers_ptr, spec_size, 512,
-                       ctypes.addressof(msg), reserved0, 0, 0, 0)
+                       ctypes.addressof(msg), cache_kib, 0, reserved0, 0, 0)
     buf = ctypes.create_string_buffer(body, len(body))
     err = call(ctl, IOC_ATTACH, buf)
     got_index = struct.unpack_from("<i", buf.raw, 8)[0]
@@ -161,11 +161,15 @@ def main():
          errno.EINVAL, "one file"),
         ("same file twice (chain loop)", dict(layer_buf=specs((rw, FMT_RAW), (ro, FMT_RAW)), nr=2),
          errno.ELOOP, "same file"),
-        ("qcow2 not supported yet", dict(layer_buf=specs((rw, FMT_QCOW2)), nr=1),
-         errno.EPROTONOSUPPORT, "not supported"),
-        ("snapshot not supported yet",
+        ("qcow2 read-write (writes not implemented yet)", dict(layer_buf=specs((rw, FMT_QCOW2)), nr=1),
+         errno.EROFS, "read-only"),
+        ("qcow2 header check on a raw file", dict(layer_buf=specs((ro, FMT_QCOW2)), nr=1, flags=1),
+         errno.EINVAL, "qcow2"),
+        ("snapshot on a read-write attach",
          dict(layer_buf=specs((rw, FMT_RAW, 0, 0, 0, ctypes.addressof(snap_name))), nr=1),
-         errno.EOPNOTSUPP, "snapshot"),
+         errno.EINVAL, "read-only"),
+        ("cache_kib too large", dict(layer_buf=specs((rw, FMT_RAW)), nr=1, cache_kib=(1 << 20) + 1),
+         errno.EINVAL, "cache_kib"),
         ("layers pointer unmapped", dict(layer_buf=specs((rw, FMT_RAW)), nr=1, layers_ptr=16),
          errno.EFAULT, ""),
     ]

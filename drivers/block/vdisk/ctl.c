@@ -16,6 +16,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
+#include "mcache.h"
 #include "vdisk.h"
 #include "vd_abi.h"
 #include "vd_probe.h"
@@ -56,7 +57,7 @@ static long vd_ioc_get_features(void __user *argp)
 		return ret;
 	f.abi_version = VDISK_ABI_VERSION;
 	f.max_layers = VDISK_MAX_LAYERS;
-	f.features = VDISK_FEAT_RAW | VDISK_FEAT_DISCARD;
+	f.features = VDISK_FEAT_RAW | VDISK_FEAT_QCOW2 | VDISK_FEAT_DISCARD;
 	return vd_copy_out(argp, &f, sizeof(f));
 }
 
@@ -122,8 +123,8 @@ err:
 	return ret;
 }
 
-static int vd_build_chain(const struct vdisk_attach *a, struct vd_chain **out,
-			  struct vd_msg *msg)
+static int vd_build_chain(const struct vdisk_attach *a, struct vd_mcache *cache,
+			  struct vd_chain **out, struct vd_msg *msg)
 {
 	void __user *specs = u64_to_user_ptr(a->layers);
 	bool read_only = a->flags & VDISK_ATTACH_READ_ONLY;
@@ -135,8 +136,9 @@ static int vd_build_chain(const struct vdisk_attach *a, struct vd_chain **out,
 	if (!chain)
 		return -ENOMEM;
 	for (i = 0; i < a->nr_layers; i++) {
-		struct vd_open_args args = { .index = i, .msg = msg };
+		struct vd_open_args args = { .index = i, .msg = msg, .cache = cache };
 		struct vdisk_layer_spec spec;
+		char *snapshot = NULL;
 		struct vd_layer *layer;
 		struct file **files;
 		unsigned int nr;
@@ -154,15 +156,27 @@ static int vd_build_chain(const struct vdisk_attach *a, struct vd_chain **out,
 		if (ret)
 			goto err;
 		if (spec.snapshot) {
-			vd_msg_set(msg, "layer %u: internal snapshots are not supported yet", i);
-			ret = -EOPNOTSUPP;
-			goto err;
+			if (writable) {
+				vd_msg_set(msg, "layer %u: snapshots attach read-only", i);
+				ret = -EINVAL;
+				goto err;
+			}
+			snapshot = strndup_user(u64_to_user_ptr(spec.snapshot), 1024);
+			if (IS_ERR(snapshot)) {
+				ret = PTR_ERR(snapshot);
+				vd_msg_set(msg, "layer %u: bad snapshot name", i);
+				goto err;
+			}
+			args.snapshot = snapshot;
 		}
 		ret = vd_get_layer_files(&spec, i, writable, &files, &nr, msg);
-		if (ret)
+		if (ret) {
+			kfree(snapshot);
 			goto err;
+		}
 		layer = vd_layer_open(files, nr, spec.format, writable,
 				      !(a->flags & VDISK_ATTACH_NO_DIO), &args);
+		kfree(snapshot);
 		kfree(files);
 		if (IS_ERR(layer)) {
 			ret = PTR_ERR(layer);
@@ -200,6 +214,7 @@ static void vd_copy_msg_out(const struct vdisk_attach *a, char *msg)
 static long vd_ioc_attach(void __user *argp)
 {
 	struct vd_msg msg = { };
+	struct vd_mcache *cache = NULL;
 	struct vdisk_attach a;
 	struct vd_chain *chain;
 	struct vd_device *vd;
@@ -218,12 +233,17 @@ static long vd_ioc_attach(void __user *argp)
 	ret = vd_check_attach(&a, &msg);
 	if (ret)
 		goto out;
-	ret = vd_build_chain(&a, &chain, &msg);
+	cache = vd_mcache_create((u64)(a.cache_kib ?: READ_ONCE(vd_cache_kib)) << 10);
+	if (!cache) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	ret = vd_build_chain(&a, cache, &chain, &msg);
 	if (ret)
 		goto out;
 
 	mutex_lock(&vd_ctl_mutex);
-	ret = vd_device_create(chain, a.flags, a.index, &msg, &vd);
+	ret = vd_device_create(chain, cache, a.flags, a.index, &msg, &vd);
 	if (!ret) {
 		/* Still under the lock: a detach could free the chain after. */
 		a.index = vd->index;
@@ -238,6 +258,7 @@ static long vd_ioc_attach(void __user *argp)
 		vd_chain_free(chain);
 		goto out;
 	}
+	cache = NULL;		/* the device's now */
 	/* The device exists now: report its number even if that copy fails. */
 	ret = vd_copy_out(argp, &a, sizeof(a));
 out:
@@ -245,6 +266,7 @@ out:
 		pr_warn_ratelimited("attach failed: %s (%d)\n", msgbuf, ret);
 		vd_copy_msg_out(&a, msgbuf);
 	}
+	vd_mcache_destroy(cache);
 	kfree(msgbuf);
 	return ret;
 }

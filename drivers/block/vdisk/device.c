@@ -13,6 +13,7 @@
 #include <linux/slab.h>
 
 #include "compat.h"
+#include "mcache.h"
 #include "vdisk.h"
 
 static DEFINE_IDR(vd_index_idr);
@@ -81,6 +82,8 @@ static void vd_device_destroy(struct vd_device *vd)
 	del_gendisk(vd->disk);		/* drains all I/O */
 	vd_chain_free(vd->chain);
 	vd->chain = NULL;
+	vd_mcache_destroy(vd->mcache);	/* after the layers: they use it */
+	vd->mcache = NULL;
 	blk_mq_free_tag_set(&vd->tag_set);
 	put_disk(vd->disk);
 	vd_device_put(vd);		/* the index's reference */
@@ -168,6 +171,7 @@ static void vd_limits_for(const struct vd_chain *chain, struct vd_limits *vl)
 /**
  * vd_device_create() - publish a chain as /dev/vdN
  * @chain: the layers; owned by the device on success
+ * @mcache: the layers' metadata cache; owned by the device on success
  * @flags: VDISK_ATTACH_*
  * @index: wanted N, or -1 for the lowest free one
  * @msg:   explanation on failure
@@ -175,8 +179,9 @@ static void vd_limits_for(const struct vd_chain *chain, struct vd_limits *vl)
  *
  * Called with vd_ctl_mutex held.
  */
-int vd_device_create(struct vd_chain *chain, u32 flags, int index,
-		     struct vd_msg *msg, struct vd_device **out)
+int vd_device_create(struct vd_chain *chain, struct vd_mcache *mcache,
+		     u32 flags, int index, struct vd_msg *msg,
+		     struct vd_device **out)
 {
 	struct vd_layer *top = vd_chain_top(chain);
 	struct vd_limits vl;
@@ -237,6 +242,7 @@ int vd_device_create(struct vd_chain *chain, u32 flags, int index,
 	}
 	vd->disk = disk;
 	vd->chain = chain;
+	vd->mcache = mcache;
 
 	disk->major = vd_major;
 	disk->first_minor = vd->index << VD_PART_SHIFT;
@@ -257,6 +263,7 @@ int vd_device_create(struct vd_chain *chain, u32 flags, int index,
 
 err_disk:
 	vd->chain = NULL;
+	vd->mcache = NULL;
 	put_disk(disk);
 err_tags:
 	blk_mq_free_tag_set(&vd->tag_set);

@@ -17,6 +17,10 @@ unsigned int vd_queue_depth = 128;
 module_param_named(queue_depth, vd_queue_depth, uint, 0444);
 MODULE_PARM_DESC(queue_depth, "Requests in flight per device (default 128)");
 
+unsigned int vd_cache_kib = 4096;
+module_param_named(cache_kib, vd_cache_kib, uint, 0644);
+MODULE_PARM_DESC(cache_kib, "Metadata (L2/grain table) cache per device in KiB unless given at attach (default 4096: maps 32 GiB of 64 KiB-cluster qcow2)");
+
 unsigned int vd_max_devices = 1024;
 module_param_named(max_devices, vd_max_devices, uint, 0444);
 MODULE_PARM_DESC(max_devices, "Highest number of /dev/vdN devices (default 1024)");

@@ -218,6 +218,13 @@ static int vd_rw_emit(void *ctx, const struct vd_run *run)
 	if (WARN_ON_ONCE(cmd->write))
 		return -EIO;
 	vd_cmd_iter(cmd, buf_off, run->len, &iter);
+	if (run->kind == VD_EXT_FORMAT) {
+		struct vd_layer *layer = cmd->chain->layer[run->level];
+
+		if (!layer->ops->read_run)
+			return -EIO;
+		return layer->ops->read_run(layer, run, &iter);
+	}
 	if (iov_iter_zero(run->len, &iter) != run->len)
 		return -EIO;
 	return 0;

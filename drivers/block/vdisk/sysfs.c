@@ -11,10 +11,12 @@
  *   autoclear     1 if the device goes away on last close
  *   partscan      1 if partitions are scanned
  *   direct_io     1 if the top layer's file is read and written with DIO
+ *   cache         metadata cache: capacity, use, hits and misses
  */
 #include <linux/device.h>
 #include <linux/sysfs.h>
 
+#include "mcache.h"
 #include "vdisk.h"
 #include "vd_probe.h"
 
@@ -81,6 +83,16 @@ static ssize_t vd_partscan_show_locked(struct vd_device *vd, char *buf)
 	return sysfs_emit(buf, "%d\n", !!(vd->flags & VDISK_ATTACH_PARTSCAN));
 }
 
+static ssize_t vd_cache_show_locked(struct vd_device *vd, char *buf)
+{
+	struct vd_mcache_stats st;
+
+	vd_mcache_get_stats(vd->mcache, &st);
+	return sysfs_emit(buf,
+			  "capacity_slices %llu\nslices %llu\nbytes %llu\nhits %llu\nmisses %llu\n",
+			  st.capacity, st.entries, st.bytes, st.hits, st.misses);
+}
+
 static ssize_t vd_direct_io_show_locked(struct vd_device *vd, char *buf)
 {
 	return sysfs_emit(buf, "%d\n", vd_chain_top(vd->chain)->dio_align != 0);
@@ -102,6 +114,7 @@ VD_ATTR_RO(read_only);
 VD_ATTR_RO(autoclear);
 VD_ATTR_RO(partscan);
 VD_ATTR_RO(direct_io);
+VD_ATTR_RO(cache);
 
 static struct attribute *vd_disk_attrs[] = {
 	&dev_attr_format.attr,
@@ -112,6 +125,7 @@ static struct attribute *vd_disk_attrs[] = {
 	&dev_attr_autoclear.attr,
 	&dev_attr_partscan.attr,
 	&dev_attr_direct_io.attr,
+	&dev_attr_cache.attr,
 	NULL,
 };
 

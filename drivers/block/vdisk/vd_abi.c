@@ -28,8 +28,13 @@ int vd_check_attach(const struct vdisk_attach *a, struct vd_msg *msg)
 			   a->flags & ~VDISK_ATTACH_FLAGS_ALL);
 		return -EINVAL;
 	}
-	if (!VD_RESERVED_ZERO(a)) {
+	if (!VD_RESERVED_ZERO(a) || a->reserved0) {
 		vd_msg_set(msg, "attach: reserved fields must be zero");
+		return -EINVAL;
+	}
+	if (a->cache_kib > VDISK_CACHE_KIB_MAX) {
+		vd_msg_set(msg, "attach: cache_kib %u exceeds %u", a->cache_kib,
+			   VDISK_CACHE_KIB_MAX);
 		return -EINVAL;
 	}
 	if (a->index < -1) {

@@ -17,7 +17,8 @@
 
 static bool vd_run_extends(const struct vd_run *run, const struct vd_run *next)
 {
-	if (run->kind != next->kind || run->pos + run->len != next->pos)
+	if (run->kind != next->kind || run->pos + run->len != next->pos ||
+	    run->kind == VD_EXT_FORMAT)
 		return false;
 	if (run->kind == VD_EXT_ZERO)
 		return true;
@@ -67,6 +68,7 @@ int vd_walk(const struct vd_walk_ops *ops, void *ctx, unsigned int nr_levels,
 			run.level = level;
 			run.file = ext.file;
 			run.host_off = ext.host_off;
+			run.aux = ext.aux;
 			break;
 		}
 		run.len = piece;
@@ -74,6 +76,7 @@ int vd_walk(const struct vd_walk_ops *ops, void *ctx, unsigned int nr_levels,
 			run.level = 0;
 			run.file = 0;
 			run.host_off = 0;
+			run.aux = 0;
 		}
 
 		if (have_pending && vd_run_extends(&pending, &run)) {

@@ -14,12 +14,16 @@
  *                  layer's end); the walk stops here
  * @VD_EXT_BACKING: not allocated in this layer: look in the next one; below
  *                  the last layer it reads as zeros
+ * @VD_EXT_FORMAT:  the format produces these bytes itself (a compressed
+ *                  cluster): @host_off and @aux are the format's to use.
+ *                  Never merged with a neighbour.
  * @VD_EXT_COUNT:   number of kinds
  */
 enum vd_ext_kind {
 	VD_EXT_DATA,
 	VD_EXT_ZERO,
 	VD_EXT_BACKING,
+	VD_EXT_FORMAT,
 	VD_EXT_COUNT
 };
 
@@ -28,23 +32,26 @@ enum vd_ext_kind {
  * @kind:     enum vd_ext_kind
  * @file:     which file of the layer holds DATA (0: the main file)
  * @len:      bytes the answer covers, 1..the length asked for
- * @host_off: offset of DATA in that file
+ * @host_off: offset of DATA in that file; FORMAT: the format's
+ * @aux:      FORMAT: the format's (e.g. compressed length)
  */
 struct vd_ext {
 	u32 kind;
 	u32 file;
 	u64 len;
 	u64 host_off;
+	u64 aux;
 };
 
 /**
  * struct vd_run - a resolved piece of a request, emitted by vd_walk()
  * @level:    index of the layer that provides it (meaningless for zeros)
- * @kind:     VD_EXT_DATA or VD_EXT_ZERO
+ * @kind:     VD_EXT_DATA, VD_EXT_ZERO or VD_EXT_FORMAT
  * @file:     file of that layer, for DATA
  * @pos:      offset in the virtual disk
  * @len:      bytes
- * @host_off: offset in the file, for DATA
+ * @host_off: offset in the file, for DATA; the format's for FORMAT
+ * @aux:      the format's, for FORMAT
  */
 struct vd_run {
 	u32 level;
@@ -53,6 +60,7 @@ struct vd_run {
 	u64 pos;
 	u64 len;
 	u64 host_off;
+	u64 aux;
 };
 
 /**

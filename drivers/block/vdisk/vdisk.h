@@ -37,14 +37,21 @@
 
 struct vd_layer;
 
+struct vd_mcache;
+struct iov_iter;
+
 /**
  * struct vd_open_args - what a format's open() gets besides the layer
- * @index: position of the layer in the stack (0 = top), for messages
- * @msg:   where to explain a refusal (names the layer's file and the field)
+ * @index:    position of the layer in the stack (0 = top), for messages
+ * @msg:      where to explain a refusal (names the layer's file and field)
+ * @cache:    the device's metadata cache, for tables read while serving
+ * @snapshot: internal snapshot (id or name) to serve instead, or NULL
  */
 struct vd_open_args {
 	unsigned int index;
 	struct vd_msg *msg;
+	struct vd_mcache *cache;
+	const char *snapshot;
 };
 
 /* Modes of vd_format_ops.discard() */
@@ -64,6 +71,8 @@ enum vd_discard_mode {
  * @map:     what the layer holds at [@pos, @pos + @len); for a write
  *           (@write true, top layer only) allocate as needed and answer
  *           VD_EXT_DATA.  May sleep; called concurrently for many requests.
+ * @read_run: produce the bytes of a VD_EXT_FORMAT run (a compressed
+ *           cluster) into @iter; may sleep
  * @flush:   make every completed write durable: metadata written back,
  *           then the files synced
  * @discard: drop or zero a range of a writable layer; NULL if the format
@@ -75,6 +84,8 @@ struct vd_format_ops {
 	void (*close)(struct vd_layer *layer);
 	int (*map)(struct vd_layer *layer, u64 pos, u64 len, bool write,
 		   struct vd_ext *ext);
+	int (*read_run)(struct vd_layer *layer, const struct vd_run *run,
+			struct iov_iter *iter);
 	int (*flush)(struct vd_layer *layer);
 	int (*discard)(struct vd_layer *layer, u64 pos, u64 len,
 		       enum vd_discard_mode mode);
@@ -136,6 +147,7 @@ enum vd_state {
  * @open_count: openers of the block device (partitions included)
  * @state:      enum vd_state
  * @flags:      VDISK_ATTACH_* given at attach (AUTOCLEAR may be set later)
+ * @mcache:     metadata cache shared by the layers (L2 / grain tables)
  * @remove_work: detaches an autoclear device after its last close
  * @ref:        lifetime of this struct: the index holds one reference, a
  *              queued @remove_work another
@@ -149,6 +161,7 @@ struct vd_device {
 	unsigned int open_count;
 	enum vd_state state;
 	u32 flags;
+	struct vd_mcache *mcache;
 	struct work_struct remove_work;
 	struct kref ref;
 };
@@ -157,6 +170,7 @@ struct vd_device {
 extern struct workqueue_struct *vd_io_wq;
 extern unsigned int vd_queue_depth;
 extern unsigned int vd_max_devices;
+extern unsigned int vd_cache_kib;
 
 /* ctl.c */
 int vd_ctl_init(void);
@@ -164,8 +178,9 @@ void vd_ctl_exit(void);
 extern struct mutex vd_ctl_mutex;
 
 /* device.c */
-int vd_device_create(struct vd_chain *chain, u32 flags, int index,
-		     struct vd_msg *msg, struct vd_device **out);
+int vd_device_create(struct vd_chain *chain, struct vd_mcache *mcache,
+		     u32 flags, int index, struct vd_msg *msg,
+		     struct vd_device **out);
 int vd_device_remove(struct vd_device *vd, bool lazy);
 struct vd_device *vd_device_find(int index, bool next);
 void vd_device_put(struct vd_device *vd);
@@ -199,6 +214,7 @@ static inline struct vd_layer *vd_chain_top(const struct vd_chain *chain)
 
 /* raw.c and the format table */
 extern const struct vd_format_ops vd_raw_ops;
+extern const struct vd_format_ops vd_qcow2_ops;
 const struct vd_format_ops *vd_format_ops_get(unsigned int format);
 
 /* io.c: file helpers used by formats */

@@ -118,6 +118,10 @@ struct vdisk_layer_spec {
  * @msg_size:   size of the buffer at @msg, 0 for none
  * @msg:        user pointer to a buffer that receives a NUL-terminated
  *              explanation when the attach fails (which layer, which field)
+ * @cache_kib:  metadata cache (qcow2 L2 / vmdk grain tables) of the device
+ *              in KiB, up to VDISK_CACHE_KIB_MAX; 0 for the module's default
+ *              (parameter cache_kib)
+ * @reserved0:  must be 0
  * @reserved:   must be 0
  */
 struct vdisk_attach {
@@ -129,8 +133,12 @@ struct vdisk_attach {
 	__u32 layer_spec_size;
 	__u32 msg_size;
 	__u64 msg;
-	__u64 reserved[4];
+	__u32 cache_kib;
+	__u32 reserved0;
+	__u64 reserved[3];
 };
+
+#define VDISK_CACHE_KIB_MAX	(1U << 20)	/* 1 GiB */
 
 /* vdisk_detach.flags */
 #define VDISK_DETACH_LAZY	(1U << 0)	/* if open: detach on last close */

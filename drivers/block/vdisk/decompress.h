@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * decompress.h - compressed clusters through the kernel's zlib and zstd.
+ */
+#ifndef VDISK_DECOMPRESS_H
+#define VDISK_DECOMPRESS_H
+
+#include <linux/types.h>
+
+enum vd_codec {
+	VD_CODEC_DEFLATE,	/* raw deflate, 4 KiB window (qcow2 "zlib") */
+	VD_CODEC_ZSTD,		/* one or more zstd frames */
+};
+
+struct vd_decomp_pool;
+
+/**
+ * struct vd_decomp_ctx - buffers and codec state for one decompression
+ * @in:  room for one compressed cluster (cluster size + 2 sectors)
+ * @out: room for one decompressed cluster
+ */
+struct vd_decomp_ctx {
+	void *in;
+	void *out;
+};
+
+struct vd_decomp_pool *vd_decomp_pool_create(enum vd_codec codec,
+					     size_t cluster_size);
+void vd_decomp_pool_destroy(struct vd_decomp_pool *pool);
+struct vd_decomp_ctx *vd_decomp_get(struct vd_decomp_pool *pool);
+void vd_decomp_put(struct vd_decomp_pool *pool, struct vd_decomp_ctx *ctx);
+int vd_decompress(struct vd_decomp_pool *pool, struct vd_decomp_ctx *ctx,
+		  size_t in_len);
+size_t vd_decomp_in_size(const struct vd_decomp_pool *pool);
+
+#endif /* VDISK_DECOMPRESS_H */

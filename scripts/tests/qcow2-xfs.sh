@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# desc: an xfs made and filled through qemu-nbd in a qcow2 mounts through vdisk with every file intact
+. "$(dirname "$0")/lib.sh"
+
+img=$T_DIR/fs.qcow2
+qemu-img create -q -f qcow2 "$img" 1G
+modprobe nbd max_part=0
+qemu-nbd -f qcow2 --cache=none -c /dev/nbd0 "$img" || fail "qemu-nbd -c"
+for i in $(seq 100); do [ "$(blockdev --getsize64 /dev/nbd0 2>/dev/null)" = $((1 << 30)) ] && break; sleep 0.05; done
+mkfs.xfs -q /dev/nbd0
+mkdir -p "$T_DIR/nbd"
+mount /dev/nbd0 "$T_DIR/nbd"
+for i in $(seq 6); do
+	pattern_file "$T_DIR/nbd/f$i" 16
+	want[i]=$(sha "$T_DIR/nbd/f$i")
+done
+umount "$T_DIR/nbd"
+qemu-nbd -d /dev/nbd0 >/dev/null
+
+dev=$(t_attach -r "$img")
+t_mount "$dev" "$T_DIR/mnt" -o ro,norecovery
+for i in $(seq 6); do
+	expect_eq "f$i through vdisk" "$(sha "$T_DIR/mnt/f$i")" "${want[i]}"
+done
+cat /sys/block/${dev#/dev/}/vdisk/cache

@@ -23,6 +23,8 @@ static const struct vda_command vda_commands[] = {
 	{ "list",	vda_cmd_list,		"vdattach list" },
 	{ "status",	vda_cmd_status,		"vdattach status" },
 	{ "features",	vda_cmd_features,	"vdattach features" },
+	{ "info",	vda_cmd_info,		"vdattach info" },
+	{ "snapshot",	vda_cmd_snapshot,	"vdattach snapshot" },
 };
 
 static const char vda_usage[] =
@@ -37,6 +39,8 @@ static const char vda_usage[] =
 "  list [options] [DEV]      list attached devices\n"
 "  status [options] DEV      show one device and all its layers\n"
 "  features                  show what the loaded driver supports\n"
+"  info [options] IMAGE      show the layers of IMAGE (backing chain)\n"
+"  snapshot -l IMAGE         list the internal snapshots of a qcow2 IMAGE\n"
 "\n"
 "DEV is /dev/vdN, vdN or N.  'vdattach COMMAND --help' shows the options\n"
 "of a command.\n"
@@ -48,7 +52,8 @@ static const char vda_usage[] =
 "Exit status:\n"
 "  0  success\n"
 "  1  usage error\n"
-"  2  the operation failed (file error, refused by the kernel, no driver)\n"
+"  2  the operation failed (file error, bad image or backing chain,\n"
+"     refused by the kernel, no driver)\n"
 "  3  device busy: open or mounted on detach, index taken on attach\n"
 "  4  no such device\n";
 

@@ -5,7 +5,11 @@
  * vdattach.c         command line dispatch, global help and version
  * vdattach_ctl.c     /dev/vdisk-control, ioctl wrappers, device names,
  *                    messages and exit codes
- * vdattach_attach.c  attach: opening the image, its format, the layer stack
+ * vdattach_attach.c  attach: the command line, the ioctl, the device node
+ * vdattach_chain.c   the layer stack: opening the image and its backing
+ *                    chain, formats, qcow2 headers and snapshot tables
+ * vdattach_info.c    info and snapshot: the chain and the snapshots of an
+ *                    image, without the driver
  * vdattach_detach.c  detach
  * vdattach_list.c    list, status, features: tables and JSON
  */
@@ -16,9 +20,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sys/types.h>
+
 #include <linux/vdisk.h>
 
 #include "vd_probe.h"
+#include "vd_qcow2.h"
 
 #ifndef VDATTACH_VERSION
 #define VDATTACH_VERSION	"0.1"
@@ -43,6 +50,95 @@ struct vda_status {
 	struct vdisk_status st;
 	struct vdisk_layer_info layer[VDISK_MAX_LAYERS];
 };
+
+/**
+ * struct vda_layer - one layer of the stack, as vdattach opened it
+ * @fd:            the image file (qcow2 image, vmdk descriptor or extent,
+ *                 raw file), -1 if not open
+ * @format:        enum vdisk_format, never VDISK_FMT_NONE once resolved
+ * @extent_fds:    vmdk extent files in descriptor order, or NULL
+ * @nr_extent_fds: entries at @extent_fds
+ * @path:          the path it was opened by (the top: as given; a backing
+ *                 file: its name combined with the directory of the image
+ *                 naming it), allocated
+ * @named:         a backing file: its name as the layer above records it,
+ *                 allocated; NULL for the top
+ * @format_from:   where @format came from: "-f", "probed", "header", "-F"
+ * @dev:           st_dev of the file
+ * @ino:           st_ino of the file
+ * @file_size:     bytes of the file (of the device for a block device)
+ * @virtual_size:  bytes of disk the layer describes (0 for vmdk: not
+ *                 parsed by vdattach)
+ * @qcow2:         the validated header of a qcow2 layer, allocated; NULL
+ *                 for other formats
+ */
+struct vda_layer {
+	int fd;
+	unsigned int format;
+	int *extent_fds;
+	unsigned int nr_extent_fds;
+	char *path;
+	char *named;
+	const char *format_from;
+	dev_t dev;
+	ino_t ino;
+	uint64_t file_size;
+	uint64_t virtual_size;
+	struct vd_qcow2_header *qcow2;
+};
+
+struct vda_chain {
+	unsigned int nr;
+	struct vda_layer layer[VDISK_MAX_LAYERS];
+};
+
+/**
+ * struct vda_chain_opts - what the command line says about the chain
+ * @cmd:            the command, for usage errors
+ * @image:          IMAGE, the top layer
+ * @format:         -f, or VDISK_FMT_NONE to probe the top image
+ * @backing_format: -F in order: [0] for the top's backing file, [1] for
+ *                  its backing file, ...
+ * @nr_backing_formats: entries in @backing_format
+ * @read_only:      in: open the top read-only; out: set when the top could
+ *                  not be opened for writing and was opened read-only
+ * @try_write:      open the top for writing unless @read_only (attach);
+ *                  false: read-only, no warning (info, snapshot)
+ * @top_only:       only open the top image (snapshot): no backing files
+ */
+struct vda_chain_opts {
+	const char *cmd;
+	const char *image;
+	unsigned int format;
+	const unsigned int *backing_format;
+	unsigned int nr_backing_formats;
+	bool read_only;
+	bool try_write;
+	bool top_only;
+};
+
+/* One internal snapshot table, as read from a qcow2 image. */
+struct vda_snapshots {
+	unsigned int nr;
+	struct vd_qcow2_snapshot *sn;
+};
+
+/* vdattach_chain.c */
+void vda_chain_init(struct vda_chain *chain);
+void vda_chain_close(struct vda_chain *chain);
+int vda_resolve_chain(struct vda_chain_opts *o, struct vda_chain *chain);
+bool vda_parse_format(const char *name, unsigned int *format);
+int vda_add_backing_format(const char *cmd, unsigned int *formats,
+			   unsigned int *nr, const char *name);
+int vda_read_snapshots(const char *path, const struct vda_layer *l,
+		       struct vda_snapshots *sns);
+void vda_free_snapshots(struct vda_snapshots *sns);
+const struct vd_qcow2_snapshot *vda_find_snapshot(const struct vda_snapshots *sns,
+						  const char *id_or_name);
+
+/* vdattach_list.c */
+void vda_json_string(const char *str);
+const char *vda_printable(const char *str);
 
 /* vdattach_ctl.c */
 extern const char *vda_prog;
@@ -71,5 +167,7 @@ int vda_cmd_detach(int argc, char **argv);
 int vda_cmd_list(int argc, char **argv);
 int vda_cmd_status(int argc, char **argv);
 int vda_cmd_features(int argc, char **argv);
+int vda_cmd_info(int argc, char **argv);
+int vda_cmd_snapshot(int argc, char **argv);
 
 #endif /* VDATTACH_H */

@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vdattach_attach.c - vdattach attach: open the image, settle its format,
- * build the layer stack, hand the file descriptors to the kernel.
+ * vdattach attach: the command line, the layer stack (built by
+ * vda_resolve_chain() in vdattach_chain.c), the snapshot to serve, and
+ * the ioctl that hands the file descriptors to the kernel.
  *
  * vdattach opens every file itself; the kernel only ever sees descriptors
- * (see the top of include/uapi/linux/vdisk.h).  The stack is built by
- * vda_resolve_chain(): today the top layer only; walking the backing chain
- * of qcow2 and vmdk images belongs there too.
+ * (see the top of include/uapi/linux/vdisk.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,31 +20,8 @@
 
 #include "vdattach.h"
 
-#define VDA_SECTOR_SIZE		512
 #define VDA_NODE_WAIT_MS	2000	/* devtmpfs creates /dev/vdN async */
 #define VDA_NODE_POLL_MS	10
-
-/**
- * struct vda_layer - one layer of the stack, as vdattach opened it
- * @fd:            the image file (qcow2 image, vmdk descriptor or extent,
- *                 raw file)
- * @format:        enum vdisk_format, never VDISK_FMT_NONE once resolved
- * @extent_fds:    vmdk extent files in descriptor order, or NULL
- * @nr_extent_fds: entries at @extent_fds
- * @path:          the path it was opened by, for messages
- */
-struct vda_layer {
-	int fd;
-	unsigned int format;
-	int *extent_fds;
-	unsigned int nr_extent_fds;
-	const char *path;
-};
-
-struct vda_chain {
-	unsigned int nr;
-	struct vda_layer layer[VDISK_MAX_LAYERS];
-};
 
 /**
  * struct vda_attach_opts - the attach command line
@@ -56,6 +32,7 @@ struct vda_chain {
  * @backing_format: -F in order: [0] for the top's backing file, [1] for
  *                  its backing file, ...
  * @nr_backing_formats: entries in @backing_format
+ * @snapshot:       -l: the internal snapshot (id or name) to serve, or NULL
  */
 struct vda_attach_opts {
 	const char *image;
@@ -64,6 +41,7 @@ struct vda_attach_opts {
 	unsigned int format;
 	unsigned int backing_format[VDISK_MAX_LAYERS - 1];
 	unsigned int nr_backing_formats;
+	const char *snapshot;
 };
 
 static const char vda_attach_usage[] =
@@ -78,7 +56,10 @@ static const char vda_attach_usage[] =
 "  -f, --format FMT           format of IMAGE: raw, qcow2 or vmdk\n"
 "                             (default: recognised from its content)\n"
 "  -F, --backing-format FMT   format of a backing file whose image does not\n"
-"                             record it; repeat for each deeper level\n"
+"                             record it; the first -F is for IMAGE's backing\n"
+"                             file, the next for that one's, and so on\n"
+"  -l, --snapshot SNAP        serve the internal snapshot SNAP (id or name)\n"
+"                             of a qcow2 IMAGE; implies --read-only\n"
 "      --autoclear            detach automatically on last close\n"
 "      --no-direct-io         use buffered I/O on the image files\n"
 "  -n, --index N              attach as /dev/vdN (default: first free)\n"
@@ -91,32 +72,13 @@ static const struct option vda_attach_options[] = {
 	{ "partscan",		no_argument,		NULL, 'P' },
 	{ "format",		required_argument,	NULL, 'f' },
 	{ "backing-format",	required_argument,	NULL, 'F' },
+	{ "snapshot",		required_argument,	NULL, 'l' },
 	{ "autoclear",		no_argument,		NULL, VDA_OPT_AUTOCLEAR },
 	{ "no-direct-io",	no_argument,		NULL, VDA_OPT_NO_DIO },
 	{ "index",		required_argument,	NULL, 'n' },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
 };
-
-static bool vda_parse_format(const char *name, unsigned int *format)
-{
-	*format = vd_format_from_name(name);
-	return *format != VDISK_FMT_NONE;
-}
-
-static int vda_add_backing_format(struct vda_attach_opts *o, const char *name)
-{
-	unsigned int fmt;
-
-	if (!vda_parse_format(name, &fmt))
-		return vda_usage_error("attach", "unknown backing format '%s' (raw, qcow2, vmdk)",
-				       name);
-	if (o->nr_backing_formats == VDISK_MAX_LAYERS - 1)
-		return vda_usage_error("attach", "more than %u backing formats",
-				       VDISK_MAX_LAYERS - 1);
-	o->backing_format[o->nr_backing_formats++] = fmt;
-	return VDA_EXIT_OK;
-}
 
 /* One option of the attach command line; returns an exit code. */
 static int vda_attach_option(struct vda_attach_opts *o, int c)
@@ -140,7 +102,14 @@ static int vda_attach_option(struct vda_attach_opts *o, int c)
 					       optarg);
 		return VDA_EXIT_OK;
 	case 'F':
-		return vda_add_backing_format(o, optarg);
+		return vda_add_backing_format("attach", o->backing_format,
+					      &o->nr_backing_formats, optarg);
+	case 'l':
+		if (!optarg[0])
+			return vda_usage_error("attach", "empty snapshot name");
+		o->snapshot = optarg;
+		o->flags |= VDISK_ATTACH_READ_ONLY;
+		return VDA_EXIT_OK;
 	case 'n':
 		if (!vda_parse_index(optarg, &o->index))
 			return vda_usage_error("attach", "invalid index '%s'", optarg);
@@ -157,7 +126,7 @@ static int vda_parse_attach_args(int argc, char **argv, struct vda_attach_opts *
 
 	memset(o, 0, sizeof(*o));
 	o->index = -1;
-	while ((c = getopt_long(argc, argv, "rPf:F:n:h", vda_attach_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "rPf:F:l:n:h", vda_attach_options, NULL)) != -1) {
 		if (c == 'h') {
 			fputs(vda_attach_usage, stdout);
 			return VDA_EXIT_OK;
@@ -178,156 +147,52 @@ static int vda_parse_attach_args(int argc, char **argv, struct vda_attach_opts *
 }
 
 /*
- * Open the top image for writing unless -r; like losetup, an image that
- * cannot be written (read-only file or filesystem) is attached read-only
- * with a warning rather than refused.  Returns the fd or -errno.
+ * The stack of @o->image; @o->flags gains READ_ONLY if the top image cannot
+ * be written.  With -l, the snapshot must exist in the top (a qcow2 image).
+ * Returns an exit code; on failure the reason was printed.
  */
-static int vda_open_top(struct vda_attach_opts *o)
+static int vda_attach_resolve(struct vda_attach_opts *o, struct vda_chain *chain)
 {
-	int fd;
-
-	if (o->flags & VDISK_ATTACH_READ_ONLY)
-		fd = open(o->image, O_RDONLY | O_CLOEXEC);
-	else
-		fd = open(o->image, O_RDWR | O_CLOEXEC);
-	if (fd >= 0 || (o->flags & VDISK_ATTACH_READ_ONLY) ||
-	    (errno != EACCES && errno != EROFS))
-		return fd >= 0 ? fd : -errno;
-	fd = open(o->image, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	vda_warn(o->image, "write-protected, attaching read-only");
-	o->flags |= VDISK_ATTACH_READ_ONLY;
-	return fd;
-}
-
-/* Read up to @len bytes from offset 0; fewer only at end of file. */
-static ssize_t vda_read_head(int fd, void *buf, size_t len)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pread(fd, (char *)buf + done, len - done, done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		done += n;
-	}
-	return done;
-}
-
-/* The format of the top image: -f if given, else its first bytes tell. */
-static int vda_top_format(const struct vda_attach_opts *o, int fd,
-			  unsigned int *format)
-{
-	unsigned char buf[VD_PROBE_BYTES];
-	ssize_t n;
-
-	if (o->format != VDISK_FMT_NONE) {
-		*format = o->format;
-		return 0;
-	}
-	n = vda_read_head(fd, buf, sizeof(buf));
-	if (n < 0)
-		return n;
-	*format = vd_probe_format(buf, n);
-	return 0;
-}
-
-/* The kernel only accepts these; refuse the rest with a clear message. */
-static int vda_check_file_type(const char *path, int fd)
-{
-	struct stat st;
-
-	if (fstat(fd, &st) < 0)
-		return vda_fail(path, errno);
-	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
-		vda_warn(path, "not a regular file or block device");
-		return VDA_EXIT_FAILURE;
-	}
-	/* The kernel rounds down silently; say so, as losetup does. */
-	if (S_ISREG(st.st_mode) && st.st_size % VDA_SECTOR_SIZE)
-		vda_warn(path, "warning: file does not end on a %d-byte sector boundary; "
-			 "the remaining end of the file will be ignored", VDA_SECTOR_SIZE);
-	return VDA_EXIT_OK;
-}
-
-static int vda_resolve_top(struct vda_attach_opts *o, struct vda_layer *top)
-{
-	int fd, ret;
-
-	fd = vda_open_top(o);
-	if (fd < 0)
-		return vda_fail(o->image, -fd);
-	top->fd = fd;
-	top->path = o->image;
-	ret = vda_check_file_type(o->image, fd);
-	if (ret)
-		return ret;
-	ret = vda_top_format(o, fd, &top->format);
-	if (ret)
-		return vda_fail(o->image, -ret);
-	return VDA_EXIT_OK;
-}
-
-/**
- * vda_resolve_chain() - open the layers of the device to attach, top first
- * @o:     the command line; @o->flags gains READ_ONLY if the top image
- *         cannot be written
- * @chain: out: the layers; the caller closes them with vda_chain_close()
- *         whatever the outcome
- *
- * Backing files (qcow2 backing_file, vmdk parentFileNameHint) are not
- * followed yet: a qcow2 or vmdk top goes alone, and the kernel says what
- * it thinks of that.  When they are, their formats come from the image
- * header or from -F, never from probing.
- *
- * Return: an exit code; on failure the reason was printed.
- */
-static int vda_resolve_chain(struct vda_attach_opts *o, struct vda_chain *chain)
-{
+	struct vda_chain_opts co = {
+		.cmd = "attach",
+		.image = o->image,
+		.format = o->format,
+		.backing_format = o->backing_format,
+		.nr_backing_formats = o->nr_backing_formats,
+		.read_only = o->flags & VDISK_ATTACH_READ_ONLY,
+		.try_write = true,
+	};
+	struct vda_snapshots sns;
+	bool found;
 	int ret;
 
-	chain->nr = 1;
-	ret = vda_resolve_top(o, &chain->layer[0]);
+	if (o->snapshot && o->format != VDISK_FMT_NONE && o->format != VDISK_FMT_QCOW2)
+		return vda_usage_error("attach", "--snapshot needs a qcow2 image, not %s",
+				       vd_format_name(o->format));
+	ret = vda_resolve_chain(&co, chain);
+	if (co.read_only)
+		o->flags |= VDISK_ATTACH_READ_ONLY;
+	if (ret || !o->snapshot)
+		return ret;
+	if (chain->layer[0].format != VDISK_FMT_QCOW2) {
+		vda_warn(o->image, "internal snapshots need a qcow2 image; this one is %s",
+			 vd_format_name(chain->layer[0].format));
+		return VDA_EXIT_FAILURE;
+	}
+	ret = vda_read_snapshots(o->image, &chain->layer[0], &sns);
 	if (ret)
 		return ret;
-	if (chain->layer[0].format == VDISK_FMT_RAW && o->nr_backing_formats)
-		return vda_usage_error("attach", "%s: a raw image has no backing file; "
-				       "--backing-format does not apply", o->image);
+	found = vda_find_snapshot(&sns, o->snapshot);
+	vda_free_snapshots(&sns);
+	if (!found) {
+		vda_warn(o->image, "no snapshot '%s'", o->snapshot);
+		return VDA_EXIT_FAILURE;
+	}
 	return VDA_EXIT_OK;
 }
 
-static void vda_chain_init(struct vda_chain *chain)
-{
-	unsigned int i;
-
-	memset(chain, 0, sizeof(*chain));
-	for (i = 0; i < VDISK_MAX_LAYERS; i++)
-		chain->layer[i].fd = -1;
-}
-
-static void vda_chain_close(struct vda_chain *chain)
-{
-	unsigned int i, j;
-
-	for (i = 0; i < chain->nr; i++) {
-		struct vda_layer *l = &chain->layer[i];
-
-		if (l->fd >= 0)
-			close(l->fd);
-		for (j = 0; j < l->nr_extent_fds; j++)
-			close(l->extent_fds[j]);
-		free(l->extent_fds);
-	}
-	chain->nr = 0;
-}
-
-static void vda_fill_specs(const struct vda_chain *chain,
+static void vda_fill_specs(const struct vda_attach_opts *o,
+			   const struct vda_chain *chain,
 			   struct vdisk_layer_spec *specs)
 {
 	unsigned int i;
@@ -341,6 +206,8 @@ static void vda_fill_specs(const struct vda_chain *chain,
 		specs[i].nr_extent_fds = l->nr_extent_fds;
 		specs[i].extent_fds = (uintptr_t)l->extent_fds;
 	}
+	if (o->snapshot)
+		specs[0].snapshot = (uintptr_t)o->snapshot;
 }
 
 /* VDISK_IOC_ATTACH; on success @index is N of the new /dev/vdN. */
@@ -352,7 +219,7 @@ static int vda_attach_chain(int ctl, const struct vda_attach_opts *o,
 	struct vdisk_attach a;
 	int ret;
 
-	vda_fill_specs(chain, specs);
+	vda_fill_specs(o, chain, specs);
 	memset(&a, 0, sizeof(a));
 	a.flags = o->flags;
 	a.index = o->index;
@@ -368,8 +235,14 @@ static int vda_attach_chain(int ctl, const struct vda_attach_opts *o,
 	}
 	msg[sizeof(msg) - 1] = '\0';	/* the kernel does not terminate a cut message */
 	if (!msg[0])
-		return vda_fail(o->image, -ret);
-	vda_warn(o->image, "%s", msg);
+		vda_fail(o->image, -ret);
+	else
+		vda_warn(o->image, "%s", msg);
+	/* Not retried read-only behind the user's back: that is theirs to say. */
+	if (ret == -EROFS && !(o->flags & VDISK_ATTACH_READ_ONLY) &&
+	    chain->layer[0].format != VDISK_FMT_RAW)
+		vda_warn(NULL, "hint: this driver may serve %s images read-only only; "
+			 "try 'vdattach attach -r'", vd_format_name(chain->layer[0].format));
 	return vda_exit_for_errno(-ret);
 }
 
@@ -460,7 +333,7 @@ int vda_cmd_attach(int argc, char **argv)
 	if (ctl < 0)
 		return VDA_EXIT_FAILURE;
 	vda_chain_init(&chain);
-	ret = vda_resolve_chain(&o, &chain);
+	ret = vda_attach_resolve(&o, &chain);
 	if (!ret) {
 		vda_warn_if_in_use(ctl, &o, &chain.layer[0]);
 		ret = vda_attach_chain(ctl, &o, &chain, &index);

@@ -127,7 +127,7 @@ static void vda_size_column(const struct vda_list_opts *o, uint64_t bytes,
  * A path for a table line: control characters (a newline in a file name)
  * would break the line, so they are shown as \xNN, as lsblk does.
  */
-static const char *vda_printable(const char *str)
+const char *vda_printable(const char *str)
 {
 	static char buf[VDA_SYSFS_MAX * 4 + 1];
 	const unsigned char *s = (const unsigned char *)str;
@@ -209,7 +209,7 @@ static unsigned int vda_utf8_seq_len(const unsigned char *s)
  * A JSON string.  Paths are bytes, JSON is UTF-8: a byte that is not part
  * of valid UTF-8 becomes U+FFFD rather than making the document invalid.
  */
-static void vda_json_string(const char *str)
+void vda_json_string(const char *str)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	unsigned int n;

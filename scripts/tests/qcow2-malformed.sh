@@ -76,7 +76,7 @@ refused "L2 table past EOF" "L2|l2|L1|past|file" t.qcow2
 # A corrupt L2 entry (reserved bits) attaches but its read fails with EIO
 fresh t.qcow2
 l2=$(l2_offset t.qcow2)
-patch t.qcow2 "$l2" Q 0x00f0000000050000
+patch t.qcow2 "$l2" Q 0x8200000000050000
 dev=$(t_attach -r -f qcow2 t.qcow2)
 if dd if="$dev" of=/dev/null bs=64k count=1 iflag=direct status=none 2>"$T_DIR/err"; then
 	fail "read of a corrupt L2 entry succeeded"

@@ -88,12 +88,6 @@ static int vd_qcow2_ext_next(struct vd_qcow2_ext_iter *it, u32 *type,
 
 	if (off >= it->end)
 		return 0;
-	if (it->count >= VD_QCOW2_MAX_EXTENSIONS) {
-		vd_msg_set(msg, "qcow2 header: more than %u header extensions",
-			   VD_QCOW2_MAX_EXTENSIONS);
-		return -EINVAL;
-	}
-	it->count++;
 	room = it->end - off;
 	if (room < VD_QCOW2_EXT_HDR_LEN) {
 		vd_msg_set(msg,
@@ -111,6 +105,11 @@ static int vd_qcow2_ext_next(struct vd_qcow2_ext_iter *it, u32 *type,
 	*dlen = vd_be32(it->buf + off + 4);
 	if (*type == VD_QCOW2_EXT_END)
 		return 0;
+	if (++it->count > VD_QCOW2_MAX_EXTENSIONS) {
+		vd_msg_set(msg, "qcow2 header: more than %u header extensions",
+			   VD_QCOW2_MAX_EXTENSIONS);
+		return -EINVAL;
+	}
 	if (*dlen > room - VD_QCOW2_EXT_HDR_LEN) {
 		vd_msg_set(msg,
 			   "qcow2 header: header extension 0x%08x at offset %u: length %u runs past the extension area end %u",

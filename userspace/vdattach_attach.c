@@ -289,31 +289,36 @@ static uint64_t vda_encode_dev(dev_t dev)
 /*
  * Two devices writing one file, or one writing what another reads,
  * corrupt it or serve stale data.  The kernel only refuses the same file
- * twice within one stack, so warn about the other devices here.
+ * twice within one stack, so warn about the other devices here: for the
+ * top, any other user if we write it; for every layer, another device
+ * that writes it.
  */
 static void vda_warn_if_in_use(int ctl, const struct vda_attach_opts *o,
-			       const struct vda_layer *top)
+			       const struct vda_chain *chain)
 {
 	static struct vda_status s;
 	bool writing = !(o->flags & VDISK_ATTACH_READ_ONLY);
-	unsigned int i, n;
-	struct stat st;
+	unsigned int i, j, n;
 	int next = 0;
 
-	if (fstat(top->fd, &st) < 0)
-		return;
 	while (!vda_ioc_status(ctl, next, true, &s)) {
 		n = s.st.nr_layers < VDISK_MAX_LAYERS ? s.st.nr_layers : VDISK_MAX_LAYERS;
-		for (i = 0; i < n; i++) {
-			const struct vdisk_layer_info *l = &s.layer[i];
+		for (j = 0; j < chain->nr; j++) {
+			const struct vda_layer *ours = &chain->layer[j];
 
-			if (l->file_dev != vda_encode_dev(st.st_dev) ||
-			    l->file_ino != st.st_ino ||
-			    (!writing && !(l->flags & VDISK_LINFO_WRITABLE)))
-				continue;
-			vda_warn(o->image, "warning: already in use by /dev/" VDISK_DISK_PREFIX
-				 "%d (layer %u%s)", s.st.index, i,
-				 l->flags & VDISK_LINFO_WRITABLE ? ", writable" : "");
+			for (i = 0; i < n; i++) {
+				const struct vdisk_layer_info *l = &s.layer[i];
+				bool other_writes = l->flags & VDISK_LINFO_WRITABLE;
+
+				if (l->file_dev != vda_encode_dev(ours->dev) ||
+				    l->file_ino != ours->ino ||
+				    !(other_writes || (j == 0 && writing)))
+					continue;
+				vda_warn(j ? ours->path : o->image, "warning: %salready in use by /dev/"
+					 VDISK_DISK_PREFIX "%d (layer %u%s)",
+					 j ? "backing file " : "", s.st.index, i,
+					 other_writes ? ", writable" : "");
+			}
 		}
 		next = s.st.index + 1;
 	}
@@ -335,7 +340,7 @@ int vda_cmd_attach(int argc, char **argv)
 	vda_chain_init(&chain);
 	ret = vda_attach_resolve(&o, &chain);
 	if (!ret) {
-		vda_warn_if_in_use(ctl, &o, &chain.layer[0]);
+		vda_warn_if_in_use(ctl, &o, &chain);
 		ret = vda_attach_chain(ctl, &o, &chain, &index);
 	}
 	/* The kernel holds its own references to the files now. */

@@ -93,6 +93,7 @@ static struct vd_decomp_ctx_priv *vd_decomp_ctx_alloc(struct vd_decomp_pool *poo
 
 	if (!c)
 		return NULL;
+	c->pub.key = VD_DECOMP_NO_KEY;
 	c->pub.in = kvmalloc(pool->in_size, GFP_NOIO);
 	c->pub.out = kvmalloc(pool->cluster_size, GFP_NOIO);
 	if (pool->codec == VD_CODEC_DEFLATE)
@@ -115,15 +116,25 @@ err:
 	return NULL;
 }
 
-/* Sleeps until a context is free.  Returns NULL only on -ENOMEM. */
-struct vd_decomp_ctx *vd_decomp_get(struct vd_decomp_pool *pool)
+/*
+ * An idle context, preferably one whose output already holds @key; its
+ * @key is left as it was, so the caller can tell.  Sleeps until a context
+ * is free.  Returns NULL only on -ENOMEM.
+ */
+struct vd_decomp_ctx *vd_decomp_get(struct vd_decomp_pool *pool, u64 key)
 {
-	struct vd_decomp_ctx_priv *c;
+	struct vd_decomp_ctx_priv *c, *it;
 
 	for (;;) {
 		spin_lock(&pool->lock);
 		c = list_first_entry_or_null(&pool->idle,
 					     struct vd_decomp_ctx_priv, node);
+		list_for_each_entry(it, &pool->idle, node) {
+			if (it->pub.key == key) {
+				c = it;
+				break;
+			}
+		}
 		if (c) {
 			list_del(&c->node);
 			spin_unlock(&pool->lock);
@@ -224,6 +235,7 @@ int vd_decompress(struct vd_decomp_pool *pool, struct vd_decomp_ctx *ctx,
 	struct vd_decomp_ctx_priv *c =
 		container_of(ctx, struct vd_decomp_ctx_priv, pub);
 
+	ctx->key = VD_DECOMP_NO_KEY;	/* @out is about to change */
 	if (in_len > pool->in_size)
 		return -EIO;
 	if (pool->codec == VD_CODEC_DEFLATE)

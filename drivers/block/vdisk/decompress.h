@@ -18,16 +18,22 @@ struct vd_decomp_pool;
  * struct vd_decomp_ctx - buffers and codec state for one decompression
  * @in:  room for one compressed cluster (cluster size + 2 sectors)
  * @out: room for one decompressed cluster
+ * @key: what @out holds (the caller's name for it, e.g. the compressed
+ *       offset), or VD_DECOMP_NO_KEY; contexts keep their output between
+ *       uses so that reading a cluster piece by piece decompresses it once
  */
 struct vd_decomp_ctx {
 	void *in;
 	void *out;
+	u64 key;
 };
+
+#define VD_DECOMP_NO_KEY	U64_MAX
 
 struct vd_decomp_pool *vd_decomp_pool_create(enum vd_codec codec,
 					     size_t cluster_size);
 void vd_decomp_pool_destroy(struct vd_decomp_pool *pool);
-struct vd_decomp_ctx *vd_decomp_get(struct vd_decomp_pool *pool);
+struct vd_decomp_ctx *vd_decomp_get(struct vd_decomp_pool *pool, u64 key);
 void vd_decomp_put(struct vd_decomp_pool *pool, struct vd_decomp_ctx *ctx);
 int vd_decompress(struct vd_decomp_pool *pool, struct vd_decomp_ctx *ctx,
 		  size_t in_len);

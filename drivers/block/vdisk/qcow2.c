@@ -435,16 +435,27 @@ static int vd_qcow2_read_run(struct vd_layer *layer, const struct vd_run *run,
 	    in_cluster + run->len > q->h.cluster_size)
 		return vd_qcow2_corrupt(layer, "compressed cluster too large", -EIO);
 
-	ctx = vd_decomp_get(q->decomp);
+	/*
+	 * The layer is read-only, so the compressed offset names the cluster's
+	 * contents for the layer's life: a context still holding it saves the
+	 * read and the decompression (a cluster read 4 KiB at a time).
+	 */
+	ctx = vd_decomp_get(q->decomp, comp_off);
 	if (!ctx)
 		return -ENOMEM;
-	ret = vd_file_read(layer->files[0], ctx->in, comp_len, comp_off);
-	if (ret == -ENODATA)
-		ret = -EIO;
-	if (!ret) {
-		ret = vd_decompress(q->decomp, ctx, comp_len);
-		if (ret)
-			vd_qcow2_corrupt(layer, "compressed cluster does not decompress", ret);
+	ret = 0;
+	if (ctx->key != comp_off) {
+		ret = vd_file_read(layer->files[0], ctx->in, comp_len, comp_off);
+		if (ret == -ENODATA)
+			ret = -EIO;
+		if (!ret) {
+			ret = vd_decompress(q->decomp, ctx, comp_len);
+			if (ret)
+				vd_qcow2_corrupt(layer, "compressed cluster does not decompress",
+						 ret);
+			else
+				ctx->key = comp_off;
+		}
 	}
 	if (!ret && copy_to_iter(ctx->out + in_cluster, run->len, iter) != run->len)
 		ret = -EFAULT;

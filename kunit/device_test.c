@@ -18,6 +18,7 @@
 #include <linux/fs.h>
 #include <linux/slab.h>
 
+#include "../mcache.h"
 #include "../vdisk.h"
 
 #define VD_DEV_FILE	"/vdisk-kunit-dev"
@@ -79,6 +80,7 @@ static void vd_dev_setup(struct kunit *test, bool writable)
 	struct file *files[1];
 	struct vd_layer *layer;
 	struct vd_chain *chain;
+	struct vd_mcache *cache;
 	loff_t off = 0;
 	u8 *buf;
 	size_t i;
@@ -108,13 +110,19 @@ static void vd_dev_setup(struct kunit *test, bool writable)
 	}
 	chain->layer[0] = layer;
 
+	cache = vd_mcache_create(64 * 1024);
+	if (!cache) {
+		vd_chain_free(chain);
+		KUNIT_FAIL_AND_ABORT(test, "no memory for the metadata cache");
+	}
 	mutex_lock(&vd_ctl_mutex);
-	ret = vd_device_create(chain, writable ? 0 : VDISK_ATTACH_READ_ONLY, -1,
-			       &msg, &fx->vd);
+	ret = vd_device_create(chain, cache, writable ? 0 : VDISK_ATTACH_READ_ONLY,
+			       -1, &msg, &fx->vd);
 	mutex_unlock(&vd_ctl_mutex);
 	if (ret) {
 		fx->vd = NULL;
 		vd_chain_free(chain);
+		vd_mcache_destroy(cache);
 		KUNIT_FAIL_AND_ABORT(test, "vd_device_create: %d %s", ret, msgbuf);
 	}
 	KUNIT_EXPECT_EQ(test, get_capacity(fx->vd->disk), VD_DEV_SIZE >> SECTOR_SHIFT);

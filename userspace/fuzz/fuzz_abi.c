@@ -54,7 +54,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(ret == 0 || ret == -EINVAL);
 		if (!ret) {
 			CHECK(!(u.a.flags & ~VDISK_ATTACH_FLAGS_ALL));
-			CHECK(all_zero(u.a.reserved, 4));
+			CHECK(all_zero(u.a.reserved, 3) && !u.a.reserved0);
+			CHECK(u.a.cache_kib <= VDISK_CACHE_KIB_MAX);
 			CHECK(u.a.index >= -1);
 			CHECK(u.a.nr_layers >= 1 && u.a.nr_layers <= VDISK_MAX_LAYERS);
 			CHECK(u.a.layers);

@@ -85,16 +85,19 @@ static int fz_emit(void *ctx, const struct vd_run *run)
 		return f->emit_err;
 	CHECK(run->pos == f->next);
 	CHECK(run->len > 0 && run->pos + run->len <= f->hi);
-	CHECK(run->kind == VD_EXT_DATA || run->kind == VD_EXT_ZERO);
-	if (run->kind == VD_EXT_DATA) {
+	CHECK(run->kind == VD_EXT_DATA || run->kind == VD_EXT_ZERO ||
+	      run->kind == VD_EXT_FORMAT);
+	if (run->kind == VD_EXT_DATA || run->kind == VD_EXT_FORMAT) {
 		CHECK(run->level < f->nr_levels);
-		CHECK(run->host_off + run->len >= run->host_off);
+		/* FORMAT offsets are the format's own business */
+		CHECK(run->kind == VD_EXT_FORMAT ||
+		      run->host_off + run->len >= run->host_off);
 	} else {
 		CHECK(!run->level && !run->file && !run->host_off);
 	}
 	if (f->have_prev) {
 		/* what could have been merged was merged */
-		CHECK(!(f->prev.kind == run->kind &&
+		CHECK(!(f->prev.kind == run->kind && run->kind != VD_EXT_FORMAT &&
 			(run->kind == VD_EXT_ZERO ||
 			 (f->prev.level == run->level && f->prev.file == run->file &&
 			  f->prev.host_off + f->prev.len == run->host_off))));

@@ -42,6 +42,7 @@ struct vda_attach_opts {
 	unsigned int backing_format[VDISK_MAX_LAYERS - 1];
 	unsigned int nr_backing_formats;
 	const char *snapshot;
+	unsigned int cache_kib;
 };
 
 static const char vda_attach_usage[] =
@@ -62,10 +63,12 @@ static const char vda_attach_usage[] =
 "                             of a qcow2 IMAGE; implies --read-only\n"
 "      --autoclear            detach automatically on last close\n"
 "      --no-direct-io         use buffered I/O on the image files\n"
+"      --cache-kib KIB        metadata cache (qcow2 L2 tables) of the device\n"
+"                             in KiB (default: module parameter cache_kib)\n"
 "  -n, --index N              attach as /dev/vdN (default: first free)\n"
 "  -h, --help                 show this help\n";
 
-enum { VDA_OPT_AUTOCLEAR = 0x100, VDA_OPT_NO_DIO };
+enum { VDA_OPT_AUTOCLEAR = 0x100, VDA_OPT_NO_DIO, VDA_OPT_CACHE_KIB };
 
 static const struct option vda_attach_options[] = {
 	{ "read-only",		no_argument,		NULL, 'r' },
@@ -75,6 +78,7 @@ static const struct option vda_attach_options[] = {
 	{ "snapshot",		required_argument,	NULL, 'l' },
 	{ "autoclear",		no_argument,		NULL, VDA_OPT_AUTOCLEAR },
 	{ "no-direct-io",	no_argument,		NULL, VDA_OPT_NO_DIO },
+	{ "cache-kib",		required_argument,	NULL, VDA_OPT_CACHE_KIB },
 	{ "index",		required_argument,	NULL, 'n' },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
@@ -96,6 +100,18 @@ static int vda_attach_option(struct vda_attach_opts *o, int c)
 	case VDA_OPT_NO_DIO:
 		o->flags |= VDISK_ATTACH_NO_DIO;
 		return VDA_EXIT_OK;
+	case VDA_OPT_CACHE_KIB: {
+		char *end;
+		unsigned long v;
+
+		errno = 0;
+		v = strtoul(optarg, &end, 10);
+		if (errno || end == optarg || *end || !v || v > VDISK_CACHE_KIB_MAX)
+			return vda_usage_error("attach", "--cache-kib wants 1..%u, got '%s'",
+					       VDISK_CACHE_KIB_MAX, optarg);
+		o->cache_kib = v;
+		return VDA_EXIT_OK;
+	}
 	case 'f':
 		if (!vda_parse_format(optarg, &o->format))
 			return vda_usage_error("attach", "unknown format '%s' (raw, qcow2, vmdk)",
@@ -223,6 +239,7 @@ static int vda_attach_chain(int ctl, const struct vda_attach_opts *o,
 	memset(&a, 0, sizeof(a));
 	a.flags = o->flags;
 	a.index = o->index;
+	a.cache_kib = o->cache_kib;
 	a.nr_layers = chain->nr;
 	a.layers = (uintptr_t)specs;
 	a.layer_spec_size = sizeof(specs[0]);

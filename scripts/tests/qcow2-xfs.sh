@@ -17,9 +17,14 @@ done
 umount "$T_DIR/nbd"
 qemu-nbd -d /dev/nbd0 >/dev/null
 
-dev=$(t_attach -r "$img")
+# a small metadata cache (64 slices: the least the driver takes) must
+# evict and still serve every read right
+dev=$(t_attach -r --cache-kib 64 "$img")
 t_mount "$dev" "$T_DIR/mnt" -o ro,norecovery
 for i in $(seq 6); do
 	expect_eq "f$i through vdisk" "$(sha "$T_DIR/mnt/f$i")" "${want[i]}"
 done
-cat /sys/block/${dev#/dev/}/vdisk/cache
+cache=/sys/block/${dev#/dev/}/vdisk/cache
+cat "$cache"
+expect_eq "cache capacity" "$(awk '/^capacity_slices/ { print $2 }' "$cache")" 64
+[ "$(awk '/^slices/ { print $2 }' "$cache")" -le 64 ] || fail "cache holds more than its capacity"

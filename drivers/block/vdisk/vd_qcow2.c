@@ -391,6 +391,27 @@ static int vd_qcow2_read_backing(struct vd_qcow2_header *h, const u8 *p,
 	return 0;
 }
 
+
+/* A string extension (backing format, data file name): once, bounded, no NUL. */
+static int vd_qcow2_ext_string(const char *what, char *dst, u32 max,
+			       const u8 *data, u32 dlen, bool *seen,
+			       struct vd_msg *msg)
+{
+	if (*seen) {
+		vd_msg_set(msg, "qcow2 header: %s extension appears twice", what);
+		return -EINVAL;
+	}
+	*seen = true;
+	if (dlen > max) {
+		vd_msg_set(msg, "qcow2 header: %s length %u exceeds %u", what, dlen, max);
+		return -EINVAL;
+	}
+	if (!vd_qcow2_copy_str(dst, data, dlen)) {
+		vd_msg_set(msg, "qcow2 header: %s contains a NUL byte", what);
+		return -EINVAL;
+	}
+	return 0;
+}
 static int vd_qcow2_read_extensions(struct vd_qcow2_header *h,
 				    struct vd_qcow2_ext_iter *it,
 				    struct vd_msg *msg)
@@ -403,42 +424,19 @@ static int vd_qcow2_read_extensions(struct vd_qcow2_header *h,
 	while ((ret = vd_qcow2_ext_next(it, &type, &data, &dlen, msg)) > 0) {
 		switch (type) {
 		case VD_QCOW2_EXT_BACKING_FORMAT:
-			if (seen_format) {
-				vd_msg_set(msg,
-					   "qcow2 header: backing format extension appears twice");
-				return -EINVAL;
-			}
-			seen_format = true;
-			if (dlen > VD_QCOW2_FORMAT_NAME_MAX) {
-				vd_msg_set(msg,
-					   "qcow2 header: backing format extension length %u exceeds %u",
-					   dlen, VD_QCOW2_FORMAT_NAME_MAX);
-				return -EINVAL;
-			}
-			if (!vd_qcow2_copy_str(h->backing_format, data, dlen)) {
-				vd_msg_set(msg,
-					   "qcow2 header: backing format extension contains a NUL byte");
-				return -EINVAL;
-			}
+			ret = vd_qcow2_ext_string("backing format", h->backing_format,
+						  VD_QCOW2_FORMAT_NAME_MAX, data, dlen,
+						  &seen_format, msg);
+			if (ret)
+				return ret;
 			break;
 		case VD_QCOW2_EXT_DATA_FILE:
-			if (seen_data_file) {
-				vd_msg_set(msg,
-					   "qcow2 header: external data file extension appears twice");
-				return -EINVAL;
-			}
-			seen_data_file = true;
-			if (dlen > VD_QCOW2_BACKING_NAME_MAX) {
-				vd_msg_set(msg,
-					   "qcow2 header: external data file name length %u exceeds %u",
-					   dlen, VD_QCOW2_BACKING_NAME_MAX);
-				return -EINVAL;
-			}
-			if (!vd_qcow2_copy_str(h->data_file_name, data, dlen)) {
-				vd_msg_set(msg,
-					   "qcow2 header: external data file name contains a NUL byte");
-				return -EINVAL;
-			}
+			ret = vd_qcow2_ext_string("external data file name",
+						  h->data_file_name,
+						  VD_QCOW2_BACKING_NAME_MAX, data, dlen,
+						  &seen_data_file, msg);
+			if (ret)
+				return ret;
 			break;
 		case VD_QCOW2_EXT_CRYPTO:
 			/* crypt_method 0 here: the extension must be absent */

@@ -391,14 +391,13 @@ static int vd_qcow2_read_backing(struct vd_qcow2_header *h, const u8 *p,
 	return 0;
 }
 
-
 /* A string extension (backing format, data file name): once, bounded, no NUL. */
 static int vd_qcow2_ext_string(const char *what, char *dst, u32 max,
 			       const u8 *data, u32 dlen, bool *seen,
 			       struct vd_msg *msg)
 {
 	if (*seen) {
-		vd_msg_set(msg, "qcow2 header: %s extension appears twice", what);
+		vd_msg_set(msg, "qcow2 header: %s appears twice", what);
 		return -EINVAL;
 	}
 	*seen = true;
@@ -412,6 +411,7 @@ static int vd_qcow2_ext_string(const char *what, char *dst, u32 max,
 	}
 	return 0;
 }
+
 static int vd_qcow2_read_extensions(struct vd_qcow2_header *h,
 				    struct vd_qcow2_ext_iter *it,
 				    struct vd_msg *msg)
@@ -424,7 +424,7 @@ static int vd_qcow2_read_extensions(struct vd_qcow2_header *h,
 	while ((ret = vd_qcow2_ext_next(it, &type, &data, &dlen, msg)) > 0) {
 		switch (type) {
 		case VD_QCOW2_EXT_BACKING_FORMAT:
-			ret = vd_qcow2_ext_string("backing format", h->backing_format,
+			ret = vd_qcow2_ext_string("backing format extension", h->backing_format,
 						  VD_QCOW2_FORMAT_NAME_MAX, data, dlen,
 						  &seen_format, msg);
 			if (ret)

@@ -57,9 +57,14 @@ struct vd_mcache {
 	struct vd_mcache_shard shard[VD_MCACHE_SHARDS];
 };
 
-static u64 vd_mcache_key(const void *owner, u64 off)
+/*
+ * Shard in the low VD_MCACHE_SHARD_BITS, bucket in the bits above.
+ * hash_64() yields its good bits only for the width asked for.
+ */
+static u32 vd_mcache_key(const void *owner, u64 off)
 {
-	return hash_64((u64)(unsigned long)owner ^ (off >> 9), 64);
+	return hash_64((u64)(unsigned long)owner ^ (off >> 9),
+		       VD_MCACHE_SHARD_BITS + VD_MCACHE_BUCKET_BITS);
 }
 
 struct vd_mcache *vd_mcache_create(u64 bytes)
@@ -180,7 +185,7 @@ static struct vd_mentry_priv *vd_mentry_alloc(const void *owner, u64 off)
 struct vd_mentry *vd_mcache_get(struct vd_mcache *cache, const void *owner,
 				struct file *file, u64 off, unsigned int len)
 {
-	u64 key = vd_mcache_key(owner, off);
+	u32 key = vd_mcache_key(owner, off);
 	struct vd_mcache_shard *s = &cache->shard[key & (VD_MCACHE_SHARDS - 1)];
 	struct hlist_head *bucket;
 	struct vd_mentry_priv *e, *fresh = NULL, *victim;
@@ -246,7 +251,7 @@ again:
 static struct vd_mcache_shard *vd_mcache_shard_of(struct vd_mcache *cache,
 						  struct vd_mentry_priv *e)
 {
-	u64 key = vd_mcache_key(e->owner, e->off);
+	u32 key = vd_mcache_key(e->owner, e->off);
 
 	return &cache->shard[key & (VD_MCACHE_SHARDS - 1)];
 }

@@ -9,6 +9,8 @@
 #   make modules-all  vdisk.ko for both supported kernels (6.12 and 6.1)
 #   make check        every test layer; last line "N passed, N failed"
 #   make demo         boots a VM and walks through the main job
+#   make bench        the benchmark (Documentation/benchmark.md);
+#                     BENCH_ARGS="--quick" for the short CI mode
 #   make clean
 #
 # Module objects go to .build/<kernel release>/ (see scripts/build-module);
@@ -49,6 +51,11 @@ check: deps
 demo: deps
 	$(MAKE) module userspace
 	scripts/demo
+
+# scripts/bench [--quick] [--out DIR]: pass options as BENCH_ARGS="--quick"
+bench: deps
+	$(MAKE) module userspace
+	scripts/bench $(BENCH_ARGS)
 
 clean:
 	rm -rf .build

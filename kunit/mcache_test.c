@@ -137,4 +137,5 @@ static struct kunit_suite vd_mcache_suite = {
 	.name = "vdisk_mcache",
 	.test_cases = vd_mcache_cases,
 };
+
 kunit_test_suite(vd_mcache_suite);

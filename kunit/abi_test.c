@@ -13,6 +13,7 @@
 	.nr_layers = 1, .layers = 0x1000,				\
 	.layer_spec_size = sizeof(struct vdisk_layer_spec),		\
 }
+
 #define VD_GOOD_SPEC { .fd = 3, .format = VDISK_FMT_RAW }
 
 struct vd_attach_case {

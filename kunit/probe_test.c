@@ -82,9 +82,11 @@ static void vdisk_probe_short_buffers(struct kunit *test)
 
 		KUNIT_ASSERT_NOT_NULL(test, p);
 		memcpy(p, "QFI\xfb", n);
-		KUNIT_EXPECT_EQ_MSG(test, vd_probe_format(p, n), VDISK_FMT_RAW, "qcow2 prefix %zu", n);
+		KUNIT_EXPECT_EQ_MSG(test, vd_probe_format(p, n), VDISK_FMT_RAW,
+				    "qcow2 prefix %zu", n);
 		memcpy(p, "KDMV", n);
-		KUNIT_EXPECT_EQ_MSG(test, vd_probe_format(p, n), VDISK_FMT_RAW, "KDMV prefix %zu", n);
+		KUNIT_EXPECT_EQ_MSG(test, vd_probe_format(p, n), VDISK_FMT_RAW,
+				    "KDMV prefix %zu", n);
 	}
 	for (n = 0; n < strlen(desc); n++) {
 		char *p = kunit_kmalloc(test, n ? n : 1, GFP_KERNEL);

@@ -83,7 +83,8 @@ static struct vd_layer *vd_open_raw(struct kunit *test, struct file *file,
 
 	layer = vd_layer_open(files, 1, format, false, dio, &args);
 	if (!IS_ERR(layer))
-		KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, vd_layer_put_action, layer), 0);
+		KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, vd_layer_put_action,
+								layer), 0);
 	return layer;
 }
 

@@ -16,6 +16,7 @@
  * a writable qcow2 layer is refused at open.
  */
 #include <linux/fs.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/uio.h>
 
@@ -124,54 +125,70 @@ static int vd_qcow2_load_l1(struct vd_layer *layer, struct vd_qcow2 *q,
 	return 0;
 }
 
-/* The snapshot named @want (its id first, then its name, as qemu-img). */
+/* Longest snapshot record: 40 bytes, 1 KiB of extra data, id and name. */
+#define VD_QCOW2_SNAP_REC_MAX	(40 + 1024 + 2 * 65536 + 8)
+/* The table is read through a buffer this large, refilled as it is walked. */
+#define VD_QCOW2_SNAP_WINDOW	SZ_1M
+
+/*
+ * The snapshot named @want: by id if one has it, else by name (as
+ * qemu-img).  One pass over the table; a record that could run past the
+ * buffered part is read again at its own offset, so each byte of the table
+ * is read about once.
+ */
 static int vd_qcow2_find_snapshot(struct vd_layer *layer, struct vd_qcow2 *q,
 				  const char *want, struct vd_qcow2_snapshot *found,
 				  const struct vd_open_args *args)
 {
-	/* A record is at most 40 bytes + 1 KiB extra + id and name (64 KiB each) */
-	const size_t window = 40 + 1024 + 2 * 65536 + 8;
+	u64 off = q->h.snapshots_offset, buf_off = 0, buf_len = 0;
 	struct vd_qcow2_snapshot *s;
-	u64 off = q->h.snapshots_offset;
-	bool by_name = false;
-	u32 i, pass;
+	bool by_id = false, by_name = false;
 	u8 *buf;
-	int ret = -ENOENT;
+	u32 i;
+	int ret = 0;
 
-	buf = kvmalloc(window, GFP_KERNEL);
+	buf = kvmalloc(VD_QCOW2_SNAP_WINDOW, GFP_KERNEL);
 	s = kmalloc(sizeof(*s), GFP_KERNEL);
 	if (!buf || !s) {
 		ret = -ENOMEM;
 		goto out;
 	}
-	for (pass = 0; pass < 2 && ret == -ENOENT; pass++, by_name = true) {
-		off = q->h.snapshots_offset;
-		for (i = 0; i < q->h.nb_snapshots; i++) {
-			size_t len = min_t(u64, window, q->file_size - min(off, q->file_size));
-			size_t rec_len;
+	for (i = 0; i < q->h.nb_snapshots && !by_id; i++) {
+		size_t rec_len;
 
-			ret = vd_file_read(layer->files[0], buf, len, off);
-			if (!ret)
-				ret = vd_qcow2_parse_snapshot(&q->h, buf, len,
-							      q->file_size, s,
-							      &rec_len, args->msg);
-			if (ret) {
-				vd_msg_set(args->msg, "layer %u (%s): snapshot %u unreadable",
-					   args->index, layer->path, i);
-				ret = -EINVAL;
-				goto out;
-			}
-			if (!strcmp(by_name ? s->name : s->id, want)) {
-				*found = *s;
-				ret = 0;
-				goto out;
-			}
-			off += rec_len;
-			ret = -ENOENT;
+		if (off >= q->file_size) {
+			ret = -EINVAL;
+		} else if (off + VD_QCOW2_SNAP_REC_MAX > buf_off + buf_len &&
+			   buf_off + buf_len < q->file_size) {
+			buf_off = off;
+			buf_len = min_t(u64, VD_QCOW2_SNAP_WINDOW, q->file_size - off);
+			ret = vd_file_read(layer->files[0], buf, buf_len, buf_off);
 		}
+		if (!ret)
+			ret = vd_qcow2_parse_snapshot(&q->h, buf + (off - buf_off),
+						      buf_off + buf_len - off,
+						      q->file_size, s, &rec_len,
+						      args->msg);
+		if (ret) {
+			vd_msg_set(args->msg, "layer %u (%s): snapshot %u unreadable",
+				   args->index, layer->path, i);
+			ret = -EINVAL;
+			goto out;
+		}
+		if (!strcmp(s->id, want)) {
+			*found = *s;
+			by_id = true;
+		} else if (!by_name && !strcmp(s->name, want)) {
+			*found = *s;
+			by_name = true;
+		}
+		off += rec_len;
 	}
-	vd_msg_set(args->msg, "layer %u (%s): no snapshot with id or name '%s'",
-		   args->index, layer->path, want);
+	if (!by_id && !by_name) {
+		vd_msg_set(args->msg, "layer %u (%s): no snapshot with id or name '%s'",
+			   args->index, layer->path, want);
+		ret = -ENOENT;
+	}
 out:
 	kfree(s);
 	kvfree(buf);
@@ -227,6 +244,19 @@ static int vd_qcow2_open(struct vd_layer *layer, const struct vd_open_args *args
 		ret = vd_qcow2_find_snapshot(layer, q, args->snapshot, &snap, args);
 		if (ret)
 			goto err;
+		/*
+		 * The map arithmetic relies on the L1 table covering the size,
+		 * as the header check ensures for the active image.
+		 */
+		if (snap.disk_size > (u64)snap.l1_size <<
+				     (q->h.cluster_bits + q->h.l2_bits)) {
+			vd_msg_set(args->msg,
+				   "layer %u (%s): snapshot %s: size %llu beyond its L1",
+				   args->index, layer->path, args->snapshot,
+				   snap.disk_size);
+			ret = -EINVAL;
+			goto err;
+		}
 		l1_off = snap.l1_offset;
 		l1_entries = snap.l1_size;
 		q->size = snap.disk_size;

@@ -149,13 +149,17 @@ struct vd_decomp_ctx *vd_decomp_get(struct vd_decomp_pool *pool, u64 key)
 			spin_lock(&pool->lock);
 			pool->nr--;
 			spin_unlock(&pool->lock);
-			wake_up(&pool->wait);
-			/* others may still return theirs; without any, give up */
+			/*
+			 * Out of memory: wait for a context someone else
+			 * holds, not for room to allocate again (that would
+			 * spin); with none in use, give up.
+			 */
 			if (!READ_ONCE(pool->nr))
 				return NULL;
-		} else {
-			spin_unlock(&pool->lock);
+			wait_event(pool->wait, !list_empty_careful(&pool->idle));
+			continue;
 		}
+		spin_unlock(&pool->lock);
 		wait_event(pool->wait, !list_empty_careful(&pool->idle) ||
 			   READ_ONCE(pool->nr) < pool->max);
 	}

@@ -176,6 +176,21 @@ err_put_files:
 	return ERR_PTR(ret);
 }
 
+/**
+ * vd_layer_broken() - a format found the layer's metadata corrupt
+ * @layer: the layer
+ * @why:   what was found, with offsets
+ *
+ * Logged once per layer; the device stops accepting writes (queue.c) so
+ * that nothing more is written on top of metadata known to be wrong.
+ */
+void vd_layer_broken(struct vd_layer *layer, const char *why)
+{
+	if (!xchg(&layer->broken, true))
+		pr_err("%s: metadata corrupt, device now read-only: %s\n",
+		       layer->path, why);
+}
+
 struct vd_chain *vd_chain_alloc(unsigned int nr)
 {
 	struct vd_chain *chain;

@@ -162,7 +162,7 @@ static void vd_limits_for(const struct vd_chain *chain, struct vd_limits *vl)
 		.fua			= true,
 	};
 	if (top->writable && top->ops->discard) {
-		vl->discard_granularity = pbs;
+		vl->discard_granularity = max(pbs, top->discard_granularity);
 		vl->max_discard_sectors = UINT_MAX >> SECTOR_SHIFT;
 		vl->max_write_zeroes_sectors = UINT_MAX >> SECTOR_SHIFT;
 	}

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * io.c - synchronous file helpers for metadata: header reads and syncs.
+ * io.c - synchronous file helpers for metadata: header reads, table
+ * writes and syncs.
  *
- * Data never goes through here (see queue.c); formats use these to read
- * headers and tables at attach time and on cache misses.
+ * Guest data in place never goes through here (see queue.c); formats use
+ * these for headers and tables, and for the copy-on-write pieces of an
+ * allocating write.
  */
 #include <linux/fs.h>
 
@@ -30,6 +32,32 @@ int vd_file_read(struct file *file, void *buf, size_t len, u64 pos)
 			return n;
 		if (n == 0)
 			return -ENODATA;
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/**
+ * vd_file_write() - write exactly @len bytes at @pos
+ * @file: the file
+ * @buf:  kernel buffer
+ * @len:  bytes
+ * @pos:  file offset
+ *
+ * Return: 0, or the write's error (-EIO for a write that stops short).
+ */
+int vd_file_write(struct file *file, const void *buf, size_t len, u64 pos)
+{
+	loff_t off = pos;
+
+	while (len) {
+		ssize_t n = kernel_write(file, buf, len, &off);
+
+		if (n < 0)
+			return n;
+		if (n == 0)
+			return -EIO;
 		buf += n;
 		len -= n;
 	}

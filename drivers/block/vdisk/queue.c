@@ -13,6 +13,7 @@
  * vd_complete_rq().
  */
 #include <linux/mempool.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/uio.h>
 
@@ -41,6 +42,7 @@ struct vd_aio {
  * @error:       first error seen, 0 if none
  * @write:       the request writes (data flows to the files)
  * @fua:         REQ_FUA: runs are written with O_DSYNC semantics
+ * @allocated:   a run went to the format's write_run (metadata changed)
  * @inline_used: @inline_aio is taken (only the work touches this)
  * @chain:       layers the request is served from
  * @bvec:        bio_vec array built for a multi-bio request, or NULL
@@ -53,6 +55,7 @@ struct vd_cmd {
 	int error;
 	bool write;
 	bool fua;
+	bool allocated;
 	bool inline_used;
 	struct vd_chain *chain;
 	struct bio_vec *bvec;
@@ -214,10 +217,17 @@ static int vd_rw_emit(void *ctx, const struct vd_run *run)
 		vd_submit_run(cmd, layer, run, buf_off);
 		return 0;
 	}
-	/* Writes must be given somewhere to go by the top layer's map(). */
-	if (WARN_ON_ONCE(cmd->write))
-		return -EIO;
 	vd_cmd_iter(cmd, buf_off, run->len, &iter);
+	if (cmd->write) {
+		struct vd_layer *top = vd_chain_top(cmd->chain);
+
+		/* The top layer's map() answers DATA or FORMAT for writes. */
+		if (WARN_ON_ONCE(run->kind != VD_EXT_FORMAT) ||
+		    !top->ops->write_run)
+			return -EIO;
+		cmd->allocated = true;
+		return top->ops->write_run(top, cmd->chain, run, &iter);
+	}
 	if (run->kind == VD_EXT_FORMAT) {
 		struct vd_layer *layer = cmd->chain->layer[run->level];
 
@@ -269,6 +279,14 @@ static int vd_cmd_build_iter(struct vd_cmd *cmd, struct request *rq)
 	return 0;
 }
 
+static int vd_cmd_flush(struct vd_cmd *cmd)
+{
+	struct vd_layer *top = vd_chain_top(cmd->chain);
+
+	/* Only the top layer is ever written; the others need no flush. */
+	return top->ops->flush(top);
+}
+
 static int vd_cmd_rw(struct vd_cmd *cmd, struct request *rq)
 {
 	u64 pos = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
@@ -278,15 +296,14 @@ static int vd_cmd_rw(struct vd_cmd *cmd, struct request *rq)
 	ret = vd_cmd_build_iter(cmd, rq);
 	if (ret)
 		return ret;
-	return vd_walk(&vd_rw_walk_ops, cmd, levels, pos, blk_rq_bytes(rq));
-}
-
-static int vd_cmd_flush(struct vd_cmd *cmd)
-{
-	struct vd_layer *top = vd_chain_top(cmd->chain);
-
-	/* Only the top layer is ever written; the others need no flush. */
-	return top->ops->flush(top);
+	ret = vd_walk(&vd_rw_walk_ops, cmd, levels, pos, blk_rq_bytes(rq));
+	/*
+	 * REQ_FUA: runs written in place carry IOCB_DSYNC; an allocation also
+	 * changed metadata, which only a flush of the layer makes durable.
+	 */
+	if (!ret && cmd->fua && cmd->allocated)
+		ret = vd_cmd_flush(cmd);
+	return ret;
 }
 
 static int vd_cmd_discard(struct vd_cmd *cmd, struct request *rq,
@@ -306,6 +323,7 @@ static void vd_cmd_work(struct work_struct *work)
 	struct request *rq = blk_mq_rq_from_pdu(cmd);
 	struct vd_device *vd = rq->q->queuedata;
 	enum req_op op = req_op(rq);
+	unsigned int noio;
 	int ret;
 
 	/*
@@ -315,6 +333,7 @@ static void vd_cmd_work(struct work_struct *work)
 	cmd->chain = READ_ONCE(vd->chain);
 	cmd->write = op_is_write(op);
 	cmd->fua = rq->cmd_flags & REQ_FUA;
+	cmd->allocated = false;
 	cmd->error = 0;
 	cmd->bvec = NULL;
 	cmd->inline_used = false;
@@ -324,6 +343,18 @@ static void vd_cmd_work(struct work_struct *work)
 		ret = -EROFS;
 		goto out;
 	}
+	/* A format that found its metadata corrupt must not be written to. */
+	if (cmd->write && READ_ONCE(vd_chain_top(cmd->chain)->broken)) {
+		if (!get_disk_ro(vd->disk))
+			set_disk_ro(vd->disk, true);
+		ret = -EIO;
+		goto out;
+	}
+	/*
+	 * Allocations in here (copy-on-write buffers, table reads) must not
+	 * recurse into writeback that may be waiting for this very request.
+	 */
+	noio = memalloc_noio_save();
 
 	switch (op) {
 	case REQ_OP_READ:
@@ -344,6 +375,9 @@ static void vd_cmd_work(struct work_struct *work)
 		ret = -EOPNOTSUPP;
 		break;
 	}
+	memalloc_noio_restore(noio);
+	if (ret && cmd->write && READ_ONCE(vd_chain_top(cmd->chain)->broken))
+		set_disk_ro(vd->disk, true);
 out:
 	if (ret)
 		vd_cmd_set_error(cmd, ret);

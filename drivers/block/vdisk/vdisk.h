@@ -36,6 +36,7 @@
 #define VD_PART_SHIFT	4	/* minors per device: 1 disk + 15 partitions */
 
 struct vd_layer;
+struct vd_chain;
 
 struct vd_mcache;
 struct iov_iter;
@@ -68,11 +69,18 @@ enum vd_discard_mode {
  *           layer->virtual_size and layer->priv.  Every on-disk value is
  *           untrusted; refuse with -EINVAL/-EFBIG/-ENOTSUPP and a message.
  * @close:   free what open() set up; metadata must already be flushed
- * @map:     what the layer holds at [@pos, @pos + @len); for a write
- *           (@write true, top layer only) allocate as needed and answer
- *           VD_EXT_DATA.  May sleep; called concurrently for many requests.
+ * @map:     what the layer holds at [@pos, @pos + @len).  For a write
+ *           (@write true, top layer only) answer VD_EXT_DATA where the
+ *           bytes can be written in place (allocated, not shared), else
+ *           VD_EXT_FORMAT: the core then hands that run to @write_run.
+ *           Never allocates.  May sleep; called concurrently.
  * @read_run: produce the bytes of a VD_EXT_FORMAT run (a compressed
  *           cluster) into @iter; may sleep
+ * @write_run: write a VD_EXT_FORMAT run of a write request from @iter:
+ *           allocate, copy-on-write the rest of the cluster (what the
+ *           stack shows now, read with vd_chain_read(@chain, 0, ...)),
+ *           then link the new data into the metadata.  Synchronous; must
+ *           cope with concurrent calls for the same range.
  * @flush:   make every completed write durable: metadata written back,
  *           then the files synced
  * @discard: drop or zero a range of a writable layer; NULL if the format
@@ -86,6 +94,8 @@ struct vd_format_ops {
 		   struct vd_ext *ext);
 	int (*read_run)(struct vd_layer *layer, const struct vd_run *run,
 			struct iov_iter *iter);
+	int (*write_run)(struct vd_layer *layer, const struct vd_chain *chain,
+			 const struct vd_run *run, struct iov_iter *iter);
 	int (*flush)(struct vd_layer *layer);
 	int (*discard)(struct vd_layer *layer, u64 pos, u64 len,
 		       enum vd_discard_mode mode);
@@ -104,6 +114,10 @@ struct vd_format_ops {
  *                when only buffered I/O is possible
  * @dio_mem_align: memory alignment direct I/O needs
  * @writable:     the top layer of a read-write device
+ * @broken:       the format found its metadata corrupt while serving: the
+ *                device stops writing (set once, with vd_layer_broken())
+ * @discard_granularity: bytes a discard can free (cluster, grain), set by
+ *                open() of a writable layer whose format has @discard
  * @path:         d_path of @files[0] when attached, for sysfs and status
  */
 struct vd_layer {
@@ -116,6 +130,8 @@ struct vd_layer {
 	unsigned int dio_align;
 	unsigned int dio_mem_align;
 	bool writable;
+	bool broken;
+	unsigned int discard_granularity;
 	char *path;
 };
 
@@ -220,5 +236,9 @@ const struct vd_format_ops *vd_format_ops_get(unsigned int format);
 /* io.c: file helpers used by formats */
 int vd_file_read(struct file *file, void *buf, size_t len, u64 pos);
 int vd_file_sync(struct file *file);
+int vd_file_write(struct file *file, const void *buf, size_t len, u64 pos);
+int vd_chain_read(const struct vd_chain *chain, unsigned int level, u64 pos,
+		  void *buf, size_t len);
+void vd_layer_broken(struct vd_layer *layer, const char *why);
 
 #endif /* VDISK_H */

@@ -529,7 +529,7 @@ static const char vda_features_usage[] =
 "loaded vdisk driver.\n";
 
 static const char *const vda_feature_names[] = {
-	"raw", "qcow2", "vmdk", "discard", "commit", "rebase",
+	"raw", "qcow2", "vmdk", "discard", "commit", "rebase", "qcow2-write",
 };
 
 static void vda_print_features(uint64_t bits)

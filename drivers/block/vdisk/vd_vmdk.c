@@ -162,7 +162,7 @@ static int vd_vmdk_bad(struct vd_vmdk_parse *ps, int err, const char *what,
 static const char *const vd_vmdk_refused_types[] = {
 	"vmfsSparse", "vmfsThin", "vmfsRaw", "vmfsRDM", "vmfsRawDeviceMap",
 	"vmfsPassthroughRawDeviceMap", "fullDevice", "partitionedDevice",
-	"monolithicSparseVmfs", "seSparse", "custom",
+	"monolithicSparseVmfs", "seSparse", "custom", NULL
 };
 
 static int vd_vmdk_create_type(struct vd_vmdk_parse *ps, struct vd_vmdk_tok v)
@@ -176,7 +176,7 @@ static int vd_vmdk_create_type(struct vd_vmdk_parse *ps, struct vd_vmdk_tok v)
 			return 0;
 		}
 	}
-	for (i = 0; i < sizeof(vd_vmdk_refused_types) / sizeof(vd_vmdk_refused_types[0]); i++)
+	for (i = 0; vd_vmdk_refused_types[i]; i++)
 		if (vd_vmdk_tok_is(v, vd_vmdk_refused_types[i]))
 			return vd_vmdk_bad(ps, -EOPNOTSUPP,
 					   "createType not supported:", v);
@@ -466,6 +466,7 @@ int vd_vmdk_parse_header(const void *buf, u64 file_size, bool footer,
 {
 	const u8 *b = buf;
 	u64 span, gd_bytes;
+	bool deflate;
 
 	memset(h, 0, sizeof(*h));
 	if (vd_le32(b) != VD_VMDK_MAGIC) {
@@ -491,7 +492,7 @@ int vd_vmdk_parse_header(const void *buf, u64 file_size, bool footer,
 	}
 	if (h->flags & ~VD_VMDK_FLAGS_KNOWN) {
 		vd_msg_set(msg, "sparse header: unknown flags 0x%x",
-			   h->flags & ~VD_VMDK_FLAGS_KNOWN);
+			   (u32)(h->flags & ~VD_VMDK_FLAGS_KNOWN));
 		return -EOPNOTSUPP;
 	}
 	if ((h->flags & VD_VMDK_FLAG_NL_TEST) &&
@@ -505,8 +506,9 @@ int vd_vmdk_parse_header(const void *buf, u64 file_size, bool footer,
 		return h->capacity ? -EFBIG : -EINVAL;
 	}
 	if (!vd_vmdk_pow2(h->grain_sectors) || h->grain_sectors > VD_VMDK_MAX_GRAIN_SECTORS) {
-		vd_msg_set(msg, "sparse header: grain size %llu sectors not a power of two in 1..%u",
-			   h->grain_sectors, VD_VMDK_MAX_GRAIN_SECTORS);
+		vd_msg_set(msg, "sparse header: grain size %llu sectors, not a power of 2 in 1..%u",
+			   h->grain_sectors,
+			   VD_VMDK_MAX_GRAIN_SECTORS);
 		return h->grain_sectors > VD_VMDK_MAX_GRAIN_SECTORS ? -EFBIG : -EINVAL;
 	}
 	h->grain_bits = vd_vmdk_log2(h->grain_sectors) + 9;
@@ -516,8 +518,9 @@ int vd_vmdk_parse_header(const void *buf, u64 file_size, bool footer,
 		return -EINVAL;
 	}
 	h->gte_bits = vd_vmdk_log2(h->num_gtes);
+	deflate = h->compress == VD_VMDK_COMPRESS_DEFLATE;
 	if (h->compress > VD_VMDK_COMPRESS_DEFLATE ||
-	    (h->compress == VD_VMDK_COMPRESS_DEFLATE) != !!(h->flags & VD_VMDK_FLAG_COMPRESSED)) {
+	    deflate != !!(h->flags & VD_VMDK_FLAG_COMPRESSED)) {
 		vd_msg_set(msg, "sparse header: compressAlgorithm %u with flags 0x%x",
 			   h->compress, h->flags);
 		return h->compress > VD_VMDK_COMPRESS_DEFLATE ? -EOPNOTSUPP : -EINVAL;
@@ -540,7 +543,8 @@ int vd_vmdk_parse_header(const void *buf, u64 file_size, bool footer,
 		if (!h->desc_offset || !h->desc_sectors ||
 		    h->desc_sectors > VD_VMDK_DESC_MAX / 512 ||
 		    !vd_vmdk_table_ok(h->desc_offset, h->desc_sectors << 9, file_size)) {
-			vd_msg_set(msg, "sparse header: descriptor (%llu sectors at sector %llu) outside the file",
+			vd_msg_set(msg,
+				   "sparse header: descriptor (%llu sectors at sector %llu) outside the file",
 				   h->desc_sectors, h->desc_offset);
 			return -EINVAL;
 		}
@@ -554,13 +558,15 @@ int vd_vmdk_parse_header(const void *buf, u64 file_size, bool footer,
 		return 0;	/* the footer's copy has the tables */
 	}
 	if (!vd_vmdk_table_ok(h->gd_offset, gd_bytes, file_size)) {
-		vd_msg_set(msg, "sparse header: grain directory at sector %llu (%llu bytes) outside the file",
+		vd_msg_set(msg,
+			   "sparse header: grain directory at sector %llu (%llu bytes) outside the file",
 			   h->gd_offset, gd_bytes);
 		return -EINVAL;
 	}
 	if (h->flags & VD_VMDK_FLAG_RGD) {
 		if (!vd_vmdk_table_ok(h->rgd_offset, gd_bytes, file_size)) {
-			vd_msg_set(msg, "sparse header: redundant grain directory at sector %llu outside the file",
+			vd_msg_set(msg,
+				   "sparse header: redundant grain directory at sector %llu outside the file",
 				   h->rgd_offset);
 			return -EINVAL;
 		}
@@ -598,7 +604,8 @@ int vd_vmdk_gt_entry(const struct vd_vmdk_header *h, u32 entry, u64 file_size,
 	}
 	if (h->compressed) {
 		if (!vd_vmdk_table_ok(entry, VD_VMDK_MARKER_LEN, file_size)) {
-			vd_msg_set(msg, "grain table entry %u: grain marker outside the file", entry);
+			vd_msg_set(msg, "grain table entry %u: grain marker outside the file",
+				   entry);
 			return -EIO;
 		}
 		*kind = VD_VMDK_GRAIN_COMPRESSED;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * vd_vmdk.h - VMDK on-disk format: decoding and validation (pure code).
+ * VMDK on-disk format: decoding and validation (pure code).
  *
  * The format is VMware's "Virtual Disk Format 1.1" for hosted disks.  A
  * disk is a descriptor (text) plus extents:
@@ -34,7 +34,7 @@
 #define VD_VMDK_SECTOR			512ULL
 #define VD_VMDK_HEADER_LEN		512
 /* Longest descriptor accepted (QEMU reads at most 1 MiB of one too). */
-#define VD_VMDK_DESC_MAX		(1U << 20)
+#define VD_VMDK_DESC_MAX		(1024U * 1024)
 #define VD_VMDK_MAX_EXTENTS		4096
 #define VD_VMDK_NAME_MAX		1023
 /* Grains: a power of two from 1 sector to 2 MiB (qemu-img makes 64 KiB). */
@@ -49,11 +49,11 @@
 #define VD_VMDK_GD_AT_END		0xffffffffffffffffULL
 
 /* Header flags */
-#define VD_VMDK_FLAG_NL_TEST		(1U << 0)
-#define VD_VMDK_FLAG_RGD		(1U << 1)
-#define VD_VMDK_FLAG_ZERO_GRAIN		(1U << 2)
-#define VD_VMDK_FLAG_COMPRESSED		(1U << 16)
-#define VD_VMDK_FLAG_MARKERS		(1U << 17)
+#define VD_VMDK_FLAG_NL_TEST		BIT(0)
+#define VD_VMDK_FLAG_RGD		BIT(1)
+#define VD_VMDK_FLAG_ZERO_GRAIN		BIT(2)
+#define VD_VMDK_FLAG_COMPRESSED		BIT(16)
+#define VD_VMDK_FLAG_MARKERS		BIT(17)
 #define VD_VMDK_FLAGS_KNOWN		(VD_VMDK_FLAG_NL_TEST | VD_VMDK_FLAG_RGD | \
 					 VD_VMDK_FLAG_ZERO_GRAIN | \
 					 VD_VMDK_FLAG_COMPRESSED | VD_VMDK_FLAG_MARKERS)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vmdk.c - the VMDK format: VMware's "Virtual Disk Format 1.1".
+ * The VMDK format: VMware's "Virtual Disk Format 1.1".
  *
  *   files[0]        the descriptor file, or a sparse extent with the
  *                   descriptor embedded (monolithicSparse, streamOptimized)
@@ -71,7 +71,8 @@ static int vd_vmdk_load_gd(struct vd_layer *layer, struct vd_vmdk_ext *e,
 		return -ENOMEM;
 	ret = vd_file_read(file, e->gd, bytes, e->h.gd_offset << 9);
 	if (ret) {
-		vd_msg_set(args->msg, "layer %u (%s): extent %u: grain directory unreadable: error %d",
+		vd_msg_set(args->msg,
+			   "layer %u (%s): extent %u: grain directory unreadable: error %d",
 			   args->index, layer->path, nr, ret);
 		return ret == -ENODATA ? -EINVAL : ret;
 	}
@@ -151,7 +152,8 @@ static int vd_vmdk_open_sparse(struct vd_layer *layer, struct vd_vmdk *v,
 	if (ret)
 		return ret;
 	if (e->h.capacity << 9 < e->len) {
-		vd_msg_set(args->msg, "layer %u (%s): extent %u: capacity %llu sectors, the descriptor says %llu",
+		vd_msg_set(args->msg,
+			   "layer %u (%s): extent %u: capacity %llu sectors, the descriptor says %llu",
 			   args->index, layer->path, nr, e->h.capacity, e->len >> 9);
 		return -EINVAL;
 	}
@@ -185,7 +187,8 @@ static int vd_vmdk_open_monolithic(struct vd_layer *layer, struct vd_vmdk *v,
 	int ret;
 
 	if (layer->nr_files != 1) {
-		vd_msg_set(args->msg, "layer %u (%s): a sparse extent takes no extent files, got %u",
+		vd_msg_set(args->msg,
+			   "layer %u (%s): a sparse extent takes no extent files, got %u",
 			   args->index, layer->path, layer->nr_files - 1);
 		return -EINVAL;
 	}
@@ -231,7 +234,8 @@ static int vd_vmdk_open_extents(struct vd_layer *layer, struct vd_vmdk *v,
 		if (x->type == VD_VMDK_EXT_FLAT) {
 			e->flat_off = x->offset << 9;
 			if (e->file_size < e->flat_off + e->len) {
-				vd_msg_set(args->msg, "layer %u (%s): extent %u (%.*s): file of %llu bytes, needs %llu",
+				vd_msg_set(args->msg,
+					   "layer %u (%s): extent %u (%.*s): file of %llu bytes, needs %llu",
 					   args->index, layer->path, i + 1, (int)x->name_len,
 					   v->desc_text + x->name_off, e->file_size,
 					   e->flat_off + e->len);
@@ -322,7 +326,8 @@ static int vd_vmdk_open(struct vd_layer *layer, const struct vd_open_args *args)
 			goto err;
 	} else {
 		if (size0 > VD_VMDK_DESC_MAX) {
-			vd_msg_set(args->msg, "layer %u (%s): not a sparse extent, and %llu bytes is too large for a descriptor",
+			vd_msg_set(args->msg,
+				   "layer %u (%s): not a sparse extent, and %llu bytes is too large for a descriptor",
 				   args->index, layer->path, size0);
 			ret = -EFBIG;
 			goto err;
@@ -334,7 +339,8 @@ static int vd_vmdk_open(struct vd_layer *layer, const struct vd_open_args *args)
 		if (ret)
 			goto err;
 		if (layer->nr_files - 1 != v->desc.nr_files) {
-			vd_msg_set(args->msg, "layer %u (%s): descriptor names %u extent files, got %u",
+			vd_msg_set(args->msg,
+				   "layer %u (%s): descriptor names %u extent files, got %u",
 				   args->index, layer->path, v->desc.nr_files,
 				   layer->nr_files - 1);
 			ret = -EINVAL;
@@ -489,7 +495,7 @@ static int vd_vmdk_map(struct vd_layer *layer, u64 pos, u64 len, bool write,
 {
 	struct vd_vmdk *v = layer->priv;
 	struct vd_vmdk_ext *e;
-	u64 rel;
+	u64 rel, span;
 	int ret;
 
 	if (write && !READ_ONCE(v->opened_rw)) {
@@ -520,7 +526,8 @@ static int vd_vmdk_map(struct vd_layer *layer, u64 pos, u64 len, bool write,
 		return 0;
 	default:
 		/* one grain table at a time */
-		len = min(len, ((rel | ((1ULL << (e->h.grain_bits + e->h.gte_bits)) - 1)) + 1) - rel);
+		span = 1ULL << (e->h.grain_bits + e->h.gte_bits);
+		len = min(len, round_down(rel, span) + span - rel);
 		return vd_vmdk_map_sparse(layer, v, e, rel, len, write, ext);
 	}
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * vmdk.h - state of a vmdk layer, shared by the read path (vmdk.c) and
+ * State of a vmdk layer, shared by the read path (vmdk.c) and
  * the write path (vmdk_write.c).
  */
 #ifndef VDISK_VMDK_H
@@ -85,7 +85,7 @@ struct vd_vmdk {
 	struct vd_mcache *cache;
 	struct mutex meta_lock;	/* see @meta_lock above */
 	bool opened_rw;
-	struct mutex grain_lock[VD_VMDK_GRAIN_LOCKS];
+	struct mutex grain_lock[VD_VMDK_GRAIN_LOCKS];	/* see @grain_lock */
 };
 
 extern const struct vd_format_ops vd_vmdk_ops;

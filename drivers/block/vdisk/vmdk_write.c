@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vmdk_write.c - writing vmdk layers: flat extents in place (the core does
+ * Writing vmdk layers: flat extents in place (the core does
  * that: map() answers DATA), sparse extents by allocating grains here.
  *
  * An allocating write (write_run) of one grain:
@@ -52,7 +52,8 @@ static int vd_vmdk_load_rgd(struct vd_layer *layer, struct vd_vmdk_ext *e,
 		return -ENOMEM;
 	ret = vd_file_read(layer->files[e->file], e->rgd, bytes, e->h.rgd_offset << 9);
 	if (ret) {
-		vd_msg_set(args->msg, "layer %u (%s): extent %u: redundant grain directory unreadable: error %d",
+		vd_msg_set(args->msg,
+			   "layer %u (%s): extent %u: redundant grain directory unreadable: error %d",
 			   args->index, layer->path, nr, ret);
 		return ret == -ENODATA ? -EINVAL : ret;
 	}
@@ -61,8 +62,10 @@ static int vd_vmdk_load_rgd(struct vd_layer *layer, struct vd_vmdk_ext *e,
 
 		if (vd_vmdk_gd_entry(&e->h, ent, e->file_size, &msg) ||
 		    !ent != !e->gd[i]) {
-			vd_msg_set(args->msg, "layer %u (%s): extent %u: grain directories disagree at entry %u (%s); check the image before writing",
-				   args->index, layer->path, nr, i, text[0] ? text : "one is empty");
+			vd_msg_set(args->msg,
+				   "layer %u (%s): extent %u: grain directories disagree at entry %u (%s); check the image before writing",
+				   args->index, layer->path, nr, i,
+				   text[0] ? text : "one is empty");
 			return -EINVAL;
 		}
 		e->rgd[i] = ent;
@@ -281,7 +284,7 @@ int vd_vmdk_write_run(struct vd_layer *layer, const struct vd_chain *chain,
 	u64 grain = rel >> gb, gd_idx = grain >> e->h.gte_bits;
 	u64 gte_idx = grain & (e->h.num_gtes - 1), vstart, host;
 	struct file *file = layer->files[e->file];
-	struct mutex *lock;
+	struct mutex *lock;	/* this grain's writers */
 	bool flush = false;
 	u32 kind, ent = 0, gt;
 	u8 *buf = NULL;

@@ -56,6 +56,27 @@ check_windows() {
 	log "ok $img (windows)"
 }
 
+# to_footer IMG: move a streamOptimized image's header into a footer
+# (footer marker, header copy, end-of-stream marker) and mark the header's
+# gdOffset "at the end", as VMware's writers do
+to_footer() {
+	python3 - "$1" <<'PY'
+import struct, sys
+with open(sys.argv[1], "r+b") as f:
+    hdr = f.read(512)
+    f.seek(0, 2)
+    end = f.tell()
+    # QEMU ends the stream with an end-of-stream sector: the footer replaces it
+    f.seek(end - 512)
+    if f.read(512) == bytes(512):
+        end -= 512
+    f.seek(end)
+    f.write(struct.pack("<QII", 1, 0, 3).ljust(512, b"\0") + hdr + bytes(512))
+    f.seek(56)
+    f.write(struct.pack("<Q", 0xffffffffffffffff))
+PY
+}
+
 # create NAME OPTIONS [SIZE]: a filled image
 create() {
 	qemu-img create -q -f vmdk -o "$2" "$1.vmdk" "${3:-$SIZE}" || fail "qemu-img create $2"
@@ -78,6 +99,10 @@ qemu-img convert -O vmdk -o subformat=streamOptimized monolithicSparse.vmdk stre
 check stream.vmdk
 expect_fail_with 2 "streamOptimized.*read-only" vdattach attach stream.vmdk
 log "ok stream.vmdk refused read-write"
+# as VMware writes them: the header says "GD at the end", the footer has it
+cp stream.vmdk footer.vmdk
+to_footer footer.vmdk
+check footer.vmdk
 
 # deltas: vmdk over vmdk (two levels), over a twoGbMaxExtentSparse parent
 qemu-img create -q -f vmdk -b monolithicSparse.vmdk -F vmdk delta1.vmdk || fail "create delta1"

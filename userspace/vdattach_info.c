@@ -256,7 +256,9 @@ static void vda_json_info(const char *image, const struct vda_chain *chain)
 		printf(", \"file_size\": %" PRIu64, l->file_size);
 		vda_json_opt_string("backing_file", h ? h->backing_name :
 				    l->vmdk && l->vmdk->has_parent ? l->vmdk->parent_hint : NULL);
-		vda_json_opt_string("backing_format", h ? h->backing_format : NULL);
+		/* a vmdk delta's parent is vmdk, as qemu-img reports it too */
+		vda_json_opt_string("backing_format", h ? h->backing_format :
+				    l->vmdk && l->vmdk->has_parent ? "vmdk" : NULL);
 		if (l->vmdk)
 			printf(", \"vmdk\": {\"create_type\": \"%s\", \"cid\": %u, "
 			       "\"parent_cid\": %u, \"extent_files\": %u}",

@@ -39,7 +39,7 @@ qemu-img create -q -f vmdk -o subformat=twoGbMaxExtentSparse split.vmdk 64M
 cp split.vmdk d.vmdk
 head -c 150 split.vmdk >d.vmdk
 refused "truncated descriptor" "no extent|no createType|not closed|descriptor" d.vmdk
-head -c "$(($(grep -b 'SPARSE' split.vmdk | cut -d: -f1) + 12))" split.vmdk >d.vmdk
+head -c "$(($(grep -bo '"split-s001' split.vmdk | cut -d: -f1) + 5))" split.vmdk >d.vmdk
 refused "descriptor cut inside an extent line" "quoted file name|not closed" d.vmdk
 sed 's/split-s001.vmdk/missing.vmdk/' split.vmdk >d.vmdk
 refused "extent file missing" "extent 1 .*missing.vmdk.*No such file" d.vmdk

@@ -26,6 +26,7 @@
 
 #include "vd_probe.h"
 #include "vd_qcow2.h"
+#include "vd_vmdk.h"
 
 #ifndef VDATTACH_VERSION
 #define VDATTACH_VERSION	"0.1"
@@ -67,10 +68,12 @@ struct vda_status {
  * @dev:           st_dev of the file
  * @ino:           st_ino of the file
  * @file_size:     bytes of the file (of the device for a block device)
- * @virtual_size:  bytes of disk the layer describes (0 for vmdk: not
- *                 parsed by vdattach)
+ * @virtual_size:  bytes of disk the layer describes
  * @qcow2:         the validated header of a qcow2 layer, allocated; NULL
  *                 for other formats
+ * @vmdk:          the validated descriptor of a vmdk layer (CIDs, parent
+ *                 hint; its extent array freed once the files are open),
+ *                 allocated; NULL for other formats
  */
 struct vda_layer {
 	int fd;
@@ -85,6 +88,7 @@ struct vda_layer {
 	uint64_t file_size;
 	uint64_t virtual_size;
 	struct vd_qcow2_header *qcow2;
+	struct vd_vmdk_desc *vmdk;
 };
 
 struct vda_chain {
@@ -105,6 +109,8 @@ struct vda_chain {
  * @try_write:      open the top for writing unless @read_only (attach);
  *                  false: read-only, no warning (info, snapshot)
  * @top_only:       only open the top image (snapshot): no backing files
+ * @force_parent_cid: a vmdk delta whose parentCID does not match its
+ *                  parent's CID is only warned about, not refused
  */
 struct vda_chain_opts {
 	const char *cmd;
@@ -115,6 +121,7 @@ struct vda_chain_opts {
 	bool read_only;
 	bool try_write;
 	bool top_only;
+	bool force_parent_cid;
 };
 
 /* One internal snapshot table, as read from a qcow2 image. */
@@ -135,6 +142,15 @@ int vda_read_snapshots(const char *path, const struct vda_layer *l,
 void vda_free_snapshots(struct vda_snapshots *sns);
 const struct vd_qcow2_snapshot *vda_find_snapshot(const struct vda_snapshots *sns,
 						  const char *id_or_name);
+
+const char *vda_show(const char *str);
+ssize_t vda_pread_full(int fd, void *buf, size_t len, uint64_t off);
+char *vda_backing_path(const char *base, const char *name);
+
+/* vdattach_vmdk.c */
+int vda_load_vmdk(struct vda_layer *l, bool writable);
+int vda_check_parent_cid(const struct vda_layer *child, const struct vda_layer *parent,
+			 bool force);
 
 /* vdattach_list.c */
 void vda_json_string(const char *str);

@@ -33,6 +33,9 @@
  *                  its backing file, ...
  * @nr_backing_formats: entries in @backing_format
  * @snapshot:       -l: the internal snapshot (id or name) to serve, or NULL
+ * @cache_kib:      --cache-kib, 0 for the module's default
+ * @force_parent_cid: --force-parent-cid: attach a vmdk delta whose parent
+ *                  changed since it was made
  */
 struct vda_attach_opts {
 	const char *image;
@@ -43,6 +46,7 @@ struct vda_attach_opts {
 	unsigned int nr_backing_formats;
 	const char *snapshot;
 	unsigned int cache_kib;
+	bool force_parent_cid;
 };
 
 static const char vda_attach_usage[] =
@@ -63,12 +67,15 @@ static const char vda_attach_usage[] =
 "                             of a qcow2 IMAGE; implies --read-only\n"
 "      --autoclear            detach automatically on last close\n"
 "      --no-direct-io         use buffered I/O on the image files\n"
-"      --cache-kib KIB        metadata cache (qcow2 L2 tables) of the device\n"
-"                             in KiB (default: module parameter cache_kib)\n"
+"      --cache-kib KIB        metadata cache (qcow2 L2 tables, vmdk grain\n"
+"                             tables) of the device in KiB (default: module\n"
+"                             parameter cache_kib)\n"
+"      --force-parent-cid     attach a vmdk delta even though its parentCID\n"
+"                             does not match its parent's CID\n"
 "  -n, --index N              attach as /dev/vdN (default: first free)\n"
 "  -h, --help                 show this help\n";
 
-enum { VDA_OPT_AUTOCLEAR = 0x100, VDA_OPT_NO_DIO, VDA_OPT_CACHE_KIB };
+enum { VDA_OPT_AUTOCLEAR = 0x100, VDA_OPT_NO_DIO, VDA_OPT_CACHE_KIB, VDA_OPT_FORCE_CID };
 
 static const struct option vda_attach_options[] = {
 	{ "read-only",		no_argument,		NULL, 'r' },
@@ -79,6 +86,7 @@ static const struct option vda_attach_options[] = {
 	{ "autoclear",		no_argument,		NULL, VDA_OPT_AUTOCLEAR },
 	{ "no-direct-io",	no_argument,		NULL, VDA_OPT_NO_DIO },
 	{ "cache-kib",		required_argument,	NULL, VDA_OPT_CACHE_KIB },
+	{ "force-parent-cid",	no_argument,		NULL, VDA_OPT_FORCE_CID },
 	{ "index",		required_argument,	NULL, 'n' },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
@@ -99,6 +107,9 @@ static int vda_attach_option(struct vda_attach_opts *o, int c)
 		return VDA_EXIT_OK;
 	case VDA_OPT_NO_DIO:
 		o->flags |= VDISK_ATTACH_NO_DIO;
+		return VDA_EXIT_OK;
+	case VDA_OPT_FORCE_CID:
+		o->force_parent_cid = true;
 		return VDA_EXIT_OK;
 	case VDA_OPT_CACHE_KIB: {
 		char *end;
@@ -177,6 +188,7 @@ static int vda_attach_resolve(struct vda_attach_opts *o, struct vda_chain *chain
 		.nr_backing_formats = o->nr_backing_formats,
 		.read_only = o->flags & VDISK_ATTACH_READ_ONLY,
 		.try_write = true,
+		.force_parent_cid = o->force_parent_cid,
 	};
 	struct vda_snapshots sns;
 	bool found;

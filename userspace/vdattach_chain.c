@@ -17,8 +17,12 @@
  *    "json:", ...) are not local files and are refused.
  *  - Backing files are opened read-only; a file met twice (same st_dev
  *    and st_ino) is a loop; at most VDISK_MAX_LAYERS layers.
- *  - A raw layer ends the chain, and so does a vmdk layer for now
- *    (vdattach does not read vmdk descriptors yet).
+ *  - A raw layer ends the chain.  A vmdk layer's parent is its
+ *    descriptor's parentFileNameHint; its format is -F if given, else
+ *    vmdk (VMware's deltas are vmdk; QEMU probes it).  The extent files
+ *    a vmdk descriptor names are opened relative to the descriptor, like
+ *    backing names, and a delta's parentCID must match its vmdk parent's
+ *    CID (else refused, unless forced).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -86,6 +90,9 @@ void vda_chain_close(struct vda_chain *chain)
 		free(l->path);
 		free(l->named);
 		free(l->qcow2);
+		if (l->vmdk)
+			free(l->vmdk->ext);
+		free(l->vmdk);
 	}
 	vda_chain_init(chain);
 }
@@ -96,7 +103,7 @@ void vda_chain_close(struct vda_chain *chain)
  * sequences to the terminal.  Three buffers in turn: up to three names in
  * one message.
  */
-static const char *vda_show(const char *str)
+const char *vda_show(const char *str)
 {
 	static char buf[3][4 * 4096 + 1];
 	static unsigned int next;
@@ -115,7 +122,7 @@ static const char *vda_show(const char *str)
 }
 
 /* Read up to @len bytes at @off; fewer only at end of file.  -errno. */
-static ssize_t vda_pread_full(int fd, void *buf, size_t len, uint64_t off)
+ssize_t vda_pread_full(int fd, void *buf, size_t len, uint64_t off)
 {
 	size_t done = 0;
 
@@ -292,7 +299,7 @@ static bool vda_has_protocol(const char *name)
 }
 
 /* QEMU's path_combine(): @name relative to the directory of @base. */
-static char *vda_backing_path(const char *base, const char *name)
+char *vda_backing_path(const char *base, const char *name)
 {
 	const char *slash = strrchr(base, '/');
 	size_t dir = slash ? (size_t)(slash - base) + 1 : 0;
@@ -306,6 +313,16 @@ static char *vda_backing_path(const char *base, const char *name)
 	memcpy(p, base, dir);
 	strcpy(p + dir, name);
 	return p;
+}
+
+/* The name of @l's backing file as its image records it, "" if none. */
+static const char *vda_backing_name(const struct vda_layer *l)
+{
+	if (l->qcow2)
+		return l->qcow2->backing_name;
+	if (l->vmdk && l->vmdk->has_parent)
+		return l->vmdk->parent_hint;
+	return "";
 }
 
 /* "1st", "2nd", ...: which -F on the command line is meant. */
@@ -327,12 +344,18 @@ static const char *vda_ordinal(unsigned int n)
 static int vda_backing_format(const struct vda_chain_opts *o, unsigned int level,
 			      const struct vda_layer *l, struct vda_layer *next)
 {
-	const char *recorded = l->qcow2->backing_format;
-	const char *name = l->qcow2->backing_name;
+	const char *recorded = l->qcow2 ? l->qcow2->backing_format : "";
+	const char *name = vda_backing_name(l);
 	unsigned int given = VDISK_FMT_NONE, fmt;
 
 	if (level < o->nr_backing_formats)
 		given = o->backing_format[level];
+	if (l->format == VDISK_FMT_VMDK) {
+		/* The descriptor records no format: a delta's parent is vmdk. */
+		next->format = given != VDISK_FMT_NONE ? given : VDISK_FMT_VMDK;
+		next->format_from = given != VDISK_FMT_NONE ? "-F" : "vmdk parent";
+		return VDA_EXIT_OK;
+	}
 	if (!recorded[0]) {
 		if (given == VDISK_FMT_NONE) {
 			if (level == 0)
@@ -386,7 +409,7 @@ static int vda_open_backing(const struct vda_chain_opts *o, struct vda_chain *ch
 			    unsigned int level)
 {
 	struct vda_layer *l = &chain->layer[level], *next = &chain->layer[level + 1];
-	const char *name = l->qcow2->backing_name;
+	const char *name = vda_backing_name(l);
 	unsigned int i;
 	int ret;
 
@@ -422,11 +445,6 @@ static int vda_unused_backing_formats(const struct vda_chain_opts *o,
 {
 	const struct vda_layer *last = &chain->layer[chain->nr - 1];
 
-	if (last->format == VDISK_FMT_VMDK) {
-		vda_warn(vda_show(last->path), "vmdk backing chains are not supported yet "
-			 "(the %s -F is for its backing file)", vda_ordinal(chain->nr));
-		return VDA_EXIT_FAILURE;
-	}
 	if (chain->nr == 1 && last->format == VDISK_FMT_RAW)
 		return vda_usage_error(o->cmd, "%s: a raw image has no backing file; "
 				       "--backing-format does not apply", o->image);
@@ -471,16 +489,21 @@ int vda_resolve_chain(struct vda_chain_opts *o, struct vda_chain *chain)
 			vda_raw_layer(l);
 			break;
 		}
-		if (l->format != VDISK_FMT_QCOW2)
-			break;		/* vmdk: a leaf until its descriptors are read */
-		ret = vda_load_qcow2(l);
+		if (l->format == VDISK_FMT_VMDK) {
+			ret = vda_load_vmdk(l, level == 0 && o->try_write && !o->read_only);
+			if (!ret && level)
+				ret = vda_check_parent_cid(&chain->layer[level - 1], l,
+							   o->force_parent_cid);
+		} else {
+			ret = vda_load_qcow2(l);
+		}
 		if (ret)
 			return ret;
-		if (!l->qcow2->backing_name[0])
+		if (!vda_backing_name(l)[0])
 			break;
-		if (vda_has_protocol(l->qcow2->backing_name)) {
+		if (vda_has_protocol(vda_backing_name(l))) {
 			vda_warn(vda_show(l->path), "backing file '%s' is not a local file",
-				 vda_show(l->qcow2->backing_name));
+				 vda_show(vda_backing_name(l)));
 			return VDA_EXIT_FAILURE;
 		}
 		if (level + 1 == VDISK_MAX_LAYERS) {

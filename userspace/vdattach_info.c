@@ -174,7 +174,22 @@ static const char *vda_format_origin(const struct vda_layer *l)
 		return "given with -F";
 	if (!strcmp(l->format_from, "-f"))
 		return "given with -f";
+	if (!strcmp(l->format_from, "vmdk parent"))
+		return "parent of a vmdk delta";
 	return "probed";
+}
+
+static void vda_print_vmdk(const struct vda_layer *l)
+{
+	const struct vd_vmdk_desc *d = l->vmdk;
+
+	vda_info_field("create type:", "%s", vd_vmdk_create_type_name(d->create_type));
+	vda_info_field("CID:", "%08x", d->cid);
+	if (d->has_parent) {
+		vda_info_field("parent CID:", "%08x", d->parent_cid);
+		vda_info_field("backing file:", "%s", vda_printable(d->parent_hint));
+	}
+	vda_info_field("extent files:", "%u", l->nr_extent_fds);
 }
 
 static void vda_print_info(const struct vda_chain *chain)
@@ -187,13 +202,12 @@ static void vda_print_info(const struct vda_chain *chain)
 		printf("%slayer %u: %s\n", i ? "\n" : "", i, vda_printable(l->path));
 		vda_info_field("format:", "%s (%s)", vd_format_name(l->format),
 			       vda_format_origin(l));
-		if (l->format == VDISK_FMT_VMDK)
-			vda_info_field("virtual size:", "unknown (vmdk is not read by vdattach)");
-		else
-			vda_info_size("virtual size:", l->virtual_size);
+		vda_info_size("virtual size:", l->virtual_size);
 		vda_info_field("file size:", "%" PRIu64 " bytes", l->file_size);
 		if (l->qcow2)
 			vda_print_qcow2(l->qcow2);
+		if (l->vmdk)
+			vda_print_vmdk(l);
 	}
 }
 
@@ -238,13 +252,18 @@ static void vda_json_info(const char *image, const struct vda_chain *chain)
 		vda_json_string(l->path);
 		printf(", \"format\": \"%s\", \"format_from\": \"%s\",\n      ",
 		       vd_format_name(l->format), l->format_from);
-		if (l->format == VDISK_FMT_VMDK)
-			printf("\"virtual_size\": null");
-		else
-			printf("\"virtual_size\": %" PRIu64, l->virtual_size);
+		printf("\"virtual_size\": %" PRIu64, l->virtual_size);
 		printf(", \"file_size\": %" PRIu64, l->file_size);
-		vda_json_opt_string("backing_file", h ? h->backing_name : NULL);
-		vda_json_opt_string("backing_format", h ? h->backing_format : NULL);
+		vda_json_opt_string("backing_file", h ? h->backing_name :
+				    l->vmdk && l->vmdk->has_parent ? l->vmdk->parent_hint : NULL);
+		/* a vmdk delta's parent is vmdk, as qemu-img reports it too */
+		vda_json_opt_string("backing_format", h ? h->backing_format :
+				    l->vmdk && l->vmdk->has_parent ? "vmdk" : NULL);
+		if (l->vmdk)
+			printf(", \"vmdk\": {\"create_type\": \"%s\", \"cid\": %u, "
+			       "\"parent_cid\": %u, \"extent_files\": %u}",
+			       vd_vmdk_create_type_name(l->vmdk->create_type), l->vmdk->cid,
+			       l->vmdk->parent_cid, l->nr_extent_fds);
 		if (h)
 			vda_json_qcow2(h);
 		putchar('}');
@@ -268,6 +287,7 @@ int vda_cmd_info(int argc, char **argv)
 	co.format = o.format;
 	co.backing_format = o.backing_format;
 	co.nr_backing_formats = o.nr_backing_formats;
+	co.force_parent_cid = true;	/* info shows a mismatch, it does not refuse */
 	vda_chain_init(&chain);
 	ret = vda_resolve_chain(&co, &chain);
 	if (!ret) {

@@ -15,7 +15,7 @@ import sys
 
 CTL = "/dev/vdisk-control"
 MAGIC = 0xDF
-FMT_RAW, FMT_QCOW2 = 1, 2
+FMT_RAW, FMT_QCOW2, FMT_VMDK = 1, 2, 3
 
 
 def ioc(direction, nr, size):
@@ -116,6 +116,7 @@ def main():
     check("abi_version 1", abi == 1, f"got {abi}")
     check("max_layers 64", max_layers == 64, f"got {max_layers}")
     check("raw feature bit", feats & 1)
+    check("vmdk feature bit", feats & 4)
     check("unknown flags -> EINVAL", call(ctl, IOC_GET_FEATURES, features(flags=1)) == errno.EINVAL)
     check("reserved set -> EINVAL",
           call(ctl, IOC_GET_FEATURES, features(reserved0=1)) == errno.EINVAL)
@@ -132,6 +133,14 @@ def main():
 
     print("ATTACH refusals")
     ext_fd = ctypes.c_int32(other_rw)
+    # a vmdk descriptor naming two flat extents: the kernel counts the fds
+    # it gets and checks each file is large enough for its extent
+    desc_path = os.path.join(scratch, "d.vmdk")
+    with open(desc_path, "w") as f:
+        f.write('version=1\nCID=1\nparentCID=ffffffff\ncreateType="twoGbMaxExtentFlat"\n'
+                'RW 2048 FLAT "other.raw" 0\nRW 4096 FLAT "other.raw" 0\n')
+    desc = os.open(desc_path, os.O_RDONLY)
+    two_ext = (ctypes.c_int32 * 2)(other, other)
     snap_name = ctypes.create_string_buffer(b"s1")
     cases = [
         ("unknown attach flag", dict(layer_buf=specs((rw, FMT_RAW)), nr=1, flags=1 << 20),
@@ -165,6 +174,14 @@ def main():
          errno.EROFS, "read-only"),
         ("qcow2 header check on a raw file", dict(layer_buf=specs((ro, FMT_QCOW2)), nr=1, flags=1),
          errno.EINVAL, "qcow2"),
+        ("vmdk: fewer extent fds than the descriptor names",
+         dict(layer_buf=specs((desc, FMT_VMDK, 0, 1, ctypes.addressof(ext_fd))), nr=1, flags=1),
+         errno.EINVAL, "names 2 extent files, got 1"),
+        ("vmdk: flat extent file smaller than its extent",
+         dict(layer_buf=specs((desc, FMT_VMDK, 0, 2, ctypes.addressof(two_ext))), nr=1, flags=1),
+         errno.EINVAL, "needs 2097152"),
+        ("vmdk: raw file as a descriptor", dict(layer_buf=specs((ro, FMT_VMDK)), nr=1, flags=1),
+         errno.EFBIG, "too large for a descriptor"),
         ("snapshot on a read-write attach",
          dict(layer_buf=specs((rw, FMT_RAW, 0, 0, 0, ctypes.addressof(snap_name))), nr=1),
          errno.EINVAL, "read-only"),

@@ -105,8 +105,7 @@ for i, (a, q) in enumerate(zip(va, qi)):
             bad.append("layer %d %s: vdattach %r, qemu-img %r" % (i, what, x, y))
     eq("path", a["path"], q["filename"])
     eq("format", a["format"], q["format"])
-    if a["format"] != "vmdk":
-        eq("virtual size", a["virtual_size"], q["virtual-size"])
+    eq("virtual size", a["virtual_size"], q["virtual-size"])
     eq("backing file", a["backing_file"], q.get("backing-filename"))
     eq("backing format", a["backing_format"], q.get("backing-filename-format"))
     if a["format"] == "qcow2":
@@ -245,9 +244,45 @@ sys.exit(0 if len(l) == 2 and l[1]["format"] == "vmdk" and l[1]["path"] == "a/b/
 else
 	nok "vmdk backing file" "$(cat out.txt err.txt)"
 fi
-expect_err "vmdk image with -F: its chain is not followed yet" 2 \
-	"vdattach: a/b/base.vmdk: vmdk backing chains are not supported yet (the 1st -F is for its backing file)" \
-	"$V" info -F raw a/b/base.vmdk
+
+# ---- vmdk: descriptors, extents, deltas (the seed's gold -> dept -> user) ----
+mkdir -p v/gold v/dept
+for sub in monolithicSparse monolithicFlat twoGbMaxExtentSparse twoGbMaxExtentFlat streamOptimized; do
+	qi create -f vmdk -o subformat=$sub v/$sub.vmdk 3G
+	compare_info "info: vmdk $sub" v/$sub.vmdk
+done
+run "$V" info --json v/twoGbMaxExtentSparse.vmdk
+if [ "$rc" -eq 0 ] && python3 -c '
+import json, sys
+l = json.load(open("out.txt"))["layers"][0]
+sys.exit(0 if l["vmdk"]["extent_files"] == 2 and l["vmdk"]["create_type"] == "twoGbMaxExtentSparse" else 1)'; then
+	ok "info: twoGbMaxExtentSparse 3G has 2 extent files"
+else
+	nok "vmdk extent files" "$(cat out.txt err.txt)"
+fi
+cid=$(sed -n 's/^CID=//p' v/twoGbMaxExtentSparse.vmdk)
+sed "s/^parentCID=.*/parentCID=$cid\nparentFileNameHint=\"twoGbMaxExtentSparse.vmdk\"/" \
+	v/twoGbMaxExtentFlat.vmdk >v/flat-over.vmdk
+compare_info "info: twoGbMaxExtentFlat delta over twoGbMaxExtentSparse" v/flat-over.vmdk
+qi create -f vmdk v/gold/base_os_gold.vmdk 20G
+qi create -f vmdk -b ../gold/base_os_gold.vmdk -F vmdk v/dept/dept_dev.vmdk
+qi create -f vmdk -b dept/dept_dev.vmdk -F vmdk v/user_alice.vmdk
+compare_info "info: vmdk delta chain, hints relative to each descriptor" v/user_alice.vmdk
+qi create -f qcow2 -b user_alice.vmdk -F vmdk v/over.qcow2
+compare_info "info: qcow2 over a vmdk chain" v/over.qcow2
+sed 's/twoGbMaxExtentSparse-s002.vmdk/gone-s002.vmdk/' v/twoGbMaxExtentSparse.vmdk >v/missing.vmdk
+expect_err "vmdk: missing extent file named" 2 \
+	"vdattach: v/missing.vmdk: extent 2 'v/gone-s002.vmdk': No such file or directory" \
+	"$V" info v/missing.vmdk
+cp v/dept/dept_dev.vmdk v/dept/dept_copy.vmdk
+qi create -f vmdk -b dept_copy.vmdk -F vmdk v/dept/bob.vmdk
+qemu-io -f vmdk -c 'write 0 4k' v/dept/dept_copy.vmdk >/dev/null 2>&1	# new CID
+run "$V" info v/dept/bob.vmdk
+if [ "$rc" -eq 0 ] && grep -q "warning: parentCID .* does not match the CID" err.txt; then
+	ok "info: parentCID mismatch only warned about"
+else
+	nok "info parentCID mismatch" "rc=$rc" "$(cat err.txt)"
+fi
 
 # ---- missing files, protocols, loops, depth ----
 
@@ -522,6 +557,16 @@ int ioctl(int fd, unsigned long req, ...)
 			(fl & O_ACCMODE) == O_RDONLY ? "ro" : "rw",
 			fdfl & FD_CLOEXEC ? "" : ",inherit", fl & O_NONBLOCK ? ",nonblock" : "",
 			l[i].snapshot ? (const char *)(uintptr_t)l[i].snapshot : "-", path);
+		for (unsigned int j = 0; j < l[i].nr_extent_fds; j++) {
+			int efd = ((const int *)(uintptr_t)l[i].extent_fds)[j];
+
+			fl = fcntl(efd, F_GETFL);
+			snprintf(link, sizeof(link), "/proc/self/fd/%d", efd);
+			n = readlink(link, path, sizeof(path) - 1);
+			path[n < 0 ? 0 : n] = '\0';
+			fprintf(out, "  extent %u %s %s\n", j,
+				(fl & O_ACCMODE) == O_RDONLY ? "ro" : "rw", path);
+		}
 	}
 	fclose(out);
 	if (l[0].format == VDISK_FMT_QCOW2 && !(a->flags & VDISK_ATTACH_READ_ONLY)) {
@@ -592,6 +637,27 @@ if [ -n "$shim" ]; then
 "flags 1 layers 2
 0 2 ro - $work/a/b/nofmt.qcow2
 1 1 ro - $work/a/b/base.raw" -r -F raw a/b/nofmt.qcow2
+	attach_specs "attach: vmdk extents passed in descriptor order, writable top" \
+"flags 0 layers 2
+0 3 rw - $work/v/flat-over.vmdk
+  extent 0 rw $work/v/twoGbMaxExtentFlat-f001.vmdk
+  extent 1 rw $work/v/twoGbMaxExtentFlat-f002.vmdk
+1 3 ro - $work/v/twoGbMaxExtentSparse.vmdk
+  extent 0 ro $work/v/twoGbMaxExtentSparse-s001.vmdk
+  extent 1 ro $work/v/twoGbMaxExtentSparse-s002.vmdk" -F vmdk v/flat-over.vmdk
+	attach_specs "attach: vmdk delta chain, parent format vmdk" \
+"flags 1 layers 3
+0 3 ro - $work/v/user_alice.vmdk
+1 3 ro - $work/v/dept/dept_dev.vmdk
+2 3 ro - $work/v/gold/base_os_gold.vmdk" -r v/user_alice.vmdk
+	expect_err "attach: vmdk parentCID mismatch refused" 2 \
+		"vdattach: v/dept/bob.vmdk: parentCID $(sed -n 's/^parentCID=//p' <(strings v/dept/bob.vmdk) | head -1) does not match the CID $(sed -n 's/^CID=//p' <(strings v/dept/dept_copy.vmdk) | head -1) of its parent 'v/dept/dept_copy.vmdk': the parent changed after this delta was made (--force-parent-cid attaches it anyway)" \
+		env LD_PRELOAD="$shim" VDA_SHIM_OUT="$work/specs.txt" "$V" attach -r v/dept/bob.vmdk
+	attach_specs "attach --force-parent-cid" \
+"flags 1 layers 3
+0 3 ro - $work/v/dept/bob.vmdk
+1 3 ro - $work/v/dept/dept_copy.vmdk
+2 3 ro - $work/v/gold/base_os_gold.vmdk" -r --force-parent-cid v/dept/bob.vmdk
 	expect_err "attach: loop refused before the ioctl" 2 \
 		"vdattach: backing chain loop: a/loop-a.qcow2 -> a/link-to-b.qcow2 -> a/loop-a.qcow2" \
 		env LD_PRELOAD="$shim" VDA_SHIM_OUT="$work/specs.txt" "$V" attach -r a/loop-a.qcow2

@@ -18,6 +18,7 @@
 static const struct vd_format_ops *const vd_formats[VDISK_FMT_COUNT] = {
 	[VDISK_FMT_RAW]		= &vd_raw_ops,
 	[VDISK_FMT_QCOW2]	= &vd_qcow2_ops,
+	[VDISK_FMT_VMDK]	= &vd_vmdk_ops,
 };
 
 const struct vd_format_ops *vd_format_ops_get(unsigned int format)

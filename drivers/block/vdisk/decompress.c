@@ -96,14 +96,14 @@ static struct vd_decomp_ctx_priv *vd_decomp_ctx_alloc(struct vd_decomp_pool *poo
 	c->pub.key = VD_DECOMP_NO_KEY;
 	c->pub.in = kvmalloc(pool->in_size, GFP_NOIO);
 	c->pub.out = kvmalloc(pool->cluster_size, GFP_NOIO);
-	if (pool->codec == VD_CODEC_DEFLATE)
+	if (pool->codec != VD_CODEC_ZSTD)
 		ws = zlib_inflate_workspacesize();
 	else
 		ws = zstd_dctx_workspace_bound();
 	c->workspace = kvmalloc(ws, GFP_NOIO);
 	if (!c->pub.in || !c->pub.out || !c->workspace)
 		goto err;
-	if (pool->codec == VD_CODEC_DEFLATE) {
+	if (pool->codec != VD_CODEC_ZSTD) {
 		c->zs.workspace = c->workspace;
 	} else {
 		c->dctx = zstd_init_dctx(c->workspace, ws);
@@ -176,14 +176,13 @@ void vd_decomp_put(struct vd_decomp_pool *pool, struct vd_decomp_ctx *ctx)
 	wake_up(&pool->wait);
 }
 
-static int vd_inflate(struct vd_decomp_ctx_priv *c, size_t in_len,
-		      size_t out_len)
+static int vd_inflate(struct vd_decomp_ctx_priv *c, int window_bits,
+		      size_t in_len, size_t out_len)
 {
 	struct z_stream_s *zs = &c->zs;
 	int ret;
 
-	/* QEMU writes raw deflate with a 4 KiB window: windowBits -12 */
-	if (zlib_inflateInit2(zs, -12) != Z_OK)
+	if (zlib_inflateInit2(zs, window_bits) != Z_OK)
 		return -EIO;
 	zs->next_in = c->pub.in;
 	zs->avail_in = in_len;
@@ -242,7 +241,11 @@ int vd_decompress(struct vd_decomp_pool *pool, struct vd_decomp_ctx *ctx,
 	ctx->key = VD_DECOMP_NO_KEY;	/* @out is about to change */
 	if (in_len > pool->in_size)
 		return -EIO;
+	/* QEMU writes qcow2 clusters as raw deflate with a 4 KiB window */
 	if (pool->codec == VD_CODEC_DEFLATE)
-		return vd_inflate(c, in_len, pool->cluster_size);
+		return vd_inflate(c, -12, in_len, pool->cluster_size);
+	/* and vmdk grains with compress(): zlib header, 32 KiB window */
+	if (pool->codec == VD_CODEC_ZLIB)
+		return vd_inflate(c, MAX_WBITS, in_len, pool->cluster_size);
 	return vd_unzstd(c, in_len, pool->cluster_size);
 }

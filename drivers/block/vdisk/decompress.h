@@ -10,6 +10,7 @@
 enum vd_codec {
 	VD_CODEC_DEFLATE,	/* raw deflate, 4 KiB window (qcow2 "zlib") */
 	VD_CODEC_ZSTD,		/* one or more zstd frames */
+	VD_CODEC_ZLIB,		/* zlib stream, 32 KiB window (vmdk grains) */
 };
 
 struct vd_decomp_pool;

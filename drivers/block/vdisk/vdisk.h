@@ -233,6 +233,7 @@ static inline struct vd_layer *vd_chain_top(const struct vd_chain *chain)
 /* raw.c and the format table */
 extern const struct vd_format_ops vd_raw_ops;
 extern const struct vd_format_ops vd_qcow2_ops;
+extern const struct vd_format_ops vd_vmdk_ops;
 const struct vd_format_ops *vd_format_ops_get(unsigned int format);
 
 /* io.c: file helpers used by formats */

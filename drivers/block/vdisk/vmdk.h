@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * State of a vmdk layer, shared by the read path (vmdk.c) and
+ * the write path (vmdk_write.c).
+ */
+#ifndef VDISK_VMDK_H
+#define VDISK_VMDK_H
+
+#include <linux/mutex.h>
+
+#include "vd_vmdk.h"
+#include "vdisk.h"
+
+/* Writers of one grain serialise on one of these (hashed by grain). */
+#define VD_VMDK_GRAIN_LOCKS	64
+/* Dirty grain table slices of a layer before a write flushes them. */
+#define VD_VMDK_MAX_DIRTY	1024
+
+/**
+ * struct vd_vmdk_ext - one extent of a layer
+ * @start:     first virtual byte it serves
+ * @len:       bytes it serves
+ * @type:      enum vd_vmdk_extent_type
+ * @file:      index in layer->files (ZERO: unused)
+ * @flat_off:  FLAT: byte offset of the data in the file
+ * @file_size: bytes of the file; grows as grains are allocated (under
+ *             @lock, read locklessly to bound table entries)
+ * @h:         SPARSE: the validated header
+ * @gd:        SPARSE: grain table sectors in host order, 0 = none
+ * @rgd:       SPARSE, writable with a redundant GD: its entries
+ * @slice_bytes: bytes of one cached grain table slice
+ * @slice_entries_bits: log2 of entries per slice
+ * @decomp:    streamOptimized: inflate contexts
+ * @lock:      writable SPARSE: allocation at the end of the file, the GD
+ *             entries, and changes to cached grain table slices (so that
+ *             vd_mcache_writeback() sees them still)
+ * @nr_dirty:  grain table slices set dirty since the last flush
+ * @gd_dirty:  a GD entry changed since the last flush
+ * @written:   a grain was written since the last flush (data to sync)
+ */
+struct vd_vmdk_ext {
+	u64 start;
+	u64 len;
+	u32 type;
+	u32 file;
+	u64 flat_off;
+	u64 file_size;
+	struct vd_vmdk_header h;
+	u32 *gd;
+	u32 *rgd;
+	unsigned int slice_bytes;
+	unsigned int slice_entries_bits;
+	struct vd_decomp_pool *decomp;
+	struct mutex lock;	/* see @lock above */
+	unsigned int nr_dirty;
+	bool gd_dirty;
+	bool written;
+};
+
+/**
+ * struct vd_vmdk - state of one vmdk layer
+ * @desc:       the parsed descriptor (its extent array only while opening)
+ * @desc_text:  the descriptor text, kept to rewrite the CID
+ * @desc_pos:   its offset in files[0]
+ * @desc_len:   its length
+ * @desc_is_file: files[0] is a descriptor file (not a sparse extent)
+ * @nr_ext:     extents
+ * @ext:        the extents, by @start
+ * @size:       virtual bytes
+ * @cache:      the device's metadata cache
+ * @meta_lock:  the first write's header and descriptor updates, and flush
+ * @opened_rw:  the first write marked the extents unclean and changed
+ *              the CID; a clean close clears the mark
+ * @grain_lock: serialise writers of one grain (hashed)
+ */
+struct vd_vmdk {
+	struct vd_vmdk_desc desc;
+	char *desc_text;
+	u64 desc_pos;
+	u64 desc_len;
+	bool desc_is_file;
+	u32 nr_ext;
+	struct vd_vmdk_ext *ext;
+	u64 size;
+	struct vd_mcache *cache;
+	struct mutex meta_lock;	/* see @meta_lock above */
+	bool opened_rw;
+	struct mutex grain_lock[VD_VMDK_GRAIN_LOCKS];	/* see @grain_lock */
+};
+
+extern const struct vd_format_ops vd_vmdk_ops;
+
+/* vmdk.c */
+int vd_vmdk_corrupt(struct vd_layer *layer, const char *what, int err);
+struct vd_vmdk_ext *vd_vmdk_find(struct vd_vmdk *v, u64 pos);
+int vd_vmdk_read_desc(struct vd_layer *layer, struct vd_vmdk *v,
+		      bool need_extents, const struct vd_open_args *args);
+
+/* vmdk_write.c */
+int vd_vmdk_write_init(struct vd_layer *layer, struct vd_vmdk *v,
+		       const struct vd_open_args *args);
+void vd_vmdk_write_close(struct vd_layer *layer, struct vd_vmdk *v);
+int vd_vmdk_first_write(struct vd_layer *layer, struct vd_vmdk *v);
+int vd_vmdk_write_run(struct vd_layer *layer, const struct vd_chain *chain,
+		      const struct vd_run *run, struct iov_iter *iter);
+int vd_vmdk_flush(struct vd_layer *layer);
+
+/* A grain table entry of a cached slice: writers change it under @lock. */
+static inline u32 vd_vmdk_slice_entry(const void *slice, unsigned int i)
+{
+	return le32_to_cpu(READ_ONCE(((const __le32 *)slice)[i]));
+}
+
+#endif /* VDISK_VMDK_H */

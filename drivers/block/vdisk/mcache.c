@@ -11,9 +11,16 @@
  * never evicted: the cache may exceed its capacity by the number of
  * lookups in flight, which blk-mq's queue depth bounds.
  *
+ * Writable layers change slices in place and mark them dirty: a dirty
+ * entry is never evicted and sits on the cache's dirty list until its
+ * format writes it back (vd_mcache_writeback(), from the format's flush,
+ * which decides the order in which tables reach the disk).
+ *
  * Locking: vd_mcache_shard.lock protects its buckets, LRU list, counters
- * and each of its entries' @ref and list membership.  An entry's data is
- * written only by the loader, before LOADING is cleared.
+ * and each of its entries' @ref and list membership; vd_mcache.dirty_lock
+ * (taken inside a shard lock, never around one) the dirty list.  An
+ * entry's data is written by the loader before LOADING is cleared, and
+ * afterwards only by its format, under the format's own locks.
  */
 #include <linux/hash.h>
 #include <linux/slab.h>
@@ -30,14 +37,17 @@
 enum {
 	VD_ME_LOADING,		/* being read; wait on this bit */
 	VD_ME_ERROR,		/* the read failed; drop and retry */
+	VD_ME_DIRTY,		/* changed in memory, not yet written back */
 };
 
 struct vd_mentry_priv {
 	struct vd_mentry pub;
 	struct hlist_node hash;
 	struct list_head lru;
+	struct list_head dirty;
 	const void *owner;
 	u64 off;
+	unsigned int len;
 	unsigned int ref;
 	unsigned long flags;
 	int error;
@@ -55,6 +65,8 @@ struct vd_mcache_shard {
 
 struct vd_mcache {
 	struct vd_mcache_shard shard[VD_MCACHE_SHARDS];
+	spinlock_t dirty_lock;	/* protects @dirty */
+	struct list_head dirty;
 };
 
 /*
@@ -76,6 +88,8 @@ struct vd_mcache *vd_mcache_create(u64 bytes)
 	cache = kvzalloc(sizeof(*cache), GFP_KERNEL);
 	if (!cache)
 		return NULL;
+	spin_lock_init(&cache->dirty_lock);
+	INIT_LIST_HEAD(&cache->dirty);
 	for (i = 0; i < VD_MCACHE_SHARDS; i++) {
 		struct vd_mcache_shard *s = &cache->shard[i];
 
@@ -132,7 +146,7 @@ static struct vd_mentry_priv *vd_mcache_evict_one(struct vd_mcache_shard *s)
 	if (s->nr < s->max)
 		return NULL;
 	list_for_each_entry(e, &s->lru, lru) {
-		if (e->ref)
+		if (e->ref || test_bit(VD_ME_DIRTY, &e->flags))
 			continue;
 		hlist_del(&e->hash);
 		list_del(&e->lru);
@@ -150,7 +164,8 @@ static void vd_mcache_unhook(struct vd_mcache_shard *s, struct vd_mentry_priv *e
 	s->nr--;
 }
 
-static struct vd_mentry_priv *vd_mentry_alloc(const void *owner, u64 off)
+static struct vd_mentry_priv *vd_mentry_alloc(const void *owner, u64 off,
+					      unsigned int len)
 {
 	struct vd_mentry_priv *e = kzalloc(sizeof(*e), GFP_NOIO);
 
@@ -163,8 +178,10 @@ static struct vd_mentry_priv *vd_mentry_alloc(const void *owner, u64 off)
 	}
 	e->owner = owner;
 	e->off = off;
+	e->len = len;
 	e->ref = 1;
 	INIT_LIST_HEAD(&e->lru);
+	INIT_LIST_HEAD(&e->dirty);
 	INIT_HLIST_NODE(&e->hash);
 	__set_bit(VD_ME_LOADING, &e->flags);
 	return e;
@@ -216,7 +233,7 @@ again:
 	if (!fresh) {
 		/* Allocate without the lock, then look again. */
 		spin_unlock(&s->lock);
-		fresh = vd_mentry_alloc(owner, off);
+		fresh = vd_mentry_alloc(owner, off, len);
 		if (!fresh)
 			return ERR_PTR(-ENOMEM);
 		goto again;
@@ -270,8 +287,90 @@ void vd_mcache_put(struct vd_mcache *cache, struct vd_mentry *entry)
 		vd_mentry_free(e);
 }
 
-/* Drop every slice of @owner; none may be in use (the layer is going). */
-void vd_mcache_forget(struct vd_mcache *cache, const void *owner)
+/**
+ * vd_mcache_set_dirty() - the caller changed @entry's data
+ * @cache: the cache
+ * @entry: an entry the caller holds a reference to
+ *
+ * The entry stays in memory until vd_mcache_writeback() writes it.
+ * Return: true if it was clean before (the caller counts dirty slices to
+ * bound them).
+ */
+bool vd_mcache_set_dirty(struct vd_mcache *cache, struct vd_mentry *entry)
+{
+	struct vd_mentry_priv *e = container_of(entry, struct vd_mentry_priv, pub);
+
+	if (test_and_set_bit(VD_ME_DIRTY, &e->flags))
+		return false;
+	spin_lock(&cache->dirty_lock);
+	list_add_tail(&e->dirty, &cache->dirty);
+	spin_unlock(&cache->dirty_lock);
+	return true;
+}
+
+/* Take @e off the dirty list; true if it was on it. */
+static bool vd_mcache_clean(struct vd_mcache *cache, struct vd_mentry_priv *e)
+{
+	bool was;
+
+	spin_lock(&cache->dirty_lock);
+	was = !list_empty(&e->dirty);
+	list_del_init(&e->dirty);
+	spin_unlock(&cache->dirty_lock);
+	clear_bit(VD_ME_DIRTY, &e->flags);
+	return was;
+}
+
+/**
+ * vd_mcache_writeback() - write every dirty slice of @owner to @file
+ * @cache: the cache
+ * @owner: whose slices
+ * @file:  where they live
+ *
+ * The caller keeps the slices from changing meanwhile (its own lock) and
+ * syncs the file afterwards if it needs them durable.  A slice whose write
+ * fails stays dirty.  Return: 0 or the first write error.
+ */
+int vd_mcache_writeback(struct vd_mcache *cache, const void *owner,
+			struct file *file)
+{
+	struct vd_mentry_priv *e, *tmp;
+	LIST_HEAD(mine);
+	int err = 0;
+
+	spin_lock(&cache->dirty_lock);
+	list_for_each_entry_safe(e, tmp, &cache->dirty, dirty)
+		if (e->owner == owner)
+			list_move_tail(&e->dirty, &mine);
+	spin_unlock(&cache->dirty_lock);
+
+	/*
+	 * Entries on @mine are dirty, so not evictable, and the caller
+	 * excludes vd_mcache_drop()/forget() for @owner: no reference needed.
+	 */
+	list_for_each_entry_safe(e, tmp, &mine, dirty) {
+		int ret = vd_file_write(file, e->pub.data, e->len, e->off);
+
+		if (ret) {
+			err = err ?: ret;
+			continue;	/* stays on @mine: put back below */
+		}
+		list_del_init(&e->dirty);
+		clear_bit(VD_ME_DIRTY, &e->flags);
+	}
+	if (!list_empty(&mine)) {
+		spin_lock(&cache->dirty_lock);
+		list_splice(&mine, &cache->dirty);
+		spin_unlock(&cache->dirty_lock);
+	}
+	return err;
+}
+
+/* Unhook @owner's idle entries for which @match says so, and free them. */
+static void vd_mcache_drop_if(struct vd_mcache *cache, const void *owner,
+			      bool (*match)(const struct vd_mentry_priv *e,
+					    u64 off, u64 len),
+			      u64 off, u64 len)
 {
 	unsigned int i;
 
@@ -282,15 +381,53 @@ void vd_mcache_forget(struct vd_mcache *cache, const void *owner)
 
 		spin_lock(&s->lock);
 		list_for_each_entry_safe(e, tmp, &s->lru, lru) {
-			if (e->owner != owner || WARN_ON_ONCE(e->ref))
+			if (e->owner != owner || !match(e, off, len) ||
+			    WARN_ON_ONCE(e->ref))
 				continue;
 			vd_mcache_unhook(s, e);
 			list_add(&e->lru, &dead);
 		}
 		spin_unlock(&s->lock);
-		list_for_each_entry_safe(e, tmp, &dead, lru)
+		list_for_each_entry_safe(e, tmp, &dead, lru) {
+			vd_mcache_clean(cache, e);
 			vd_mentry_free(e);
+		}
 	}
+}
+
+static bool vd_mentry_any(const struct vd_mentry_priv *e, u64 off, u64 len)
+{
+	return true;
+}
+
+static bool vd_mentry_in(const struct vd_mentry_priv *e, u64 off, u64 len)
+{
+	return e->off < off + len && off < e->off + e->len;
+}
+
+/*
+ * Drop every slice of @owner; none may be in use (the layer is going, its
+ * metadata already written back: dirty slices are discarded).
+ */
+void vd_mcache_forget(struct vd_mcache *cache, const void *owner)
+{
+	vd_mcache_drop_if(cache, owner, vd_mentry_any, 0, 0);
+}
+
+/**
+ * vd_mcache_drop() - forget @owner's slices overlapping [@off, @off + @len)
+ * @cache: the cache
+ * @owner: whose slices
+ * @off:   file offset
+ * @len:   bytes
+ *
+ * For a cluster that stops being metadata (freed, then reused for data
+ * or another table): stale copies must not be found by the next lookup.
+ * No entry of the range may be in use.
+ */
+void vd_mcache_drop(struct vd_mcache *cache, const void *owner, u64 off, u64 len)
+{
+	vd_mcache_drop_if(cache, owner, vd_mentry_in, off, len);
 }
 
 void vd_mcache_get_stats(struct vd_mcache *cache, struct vd_mcache_stats *st)

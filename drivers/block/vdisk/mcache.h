@@ -44,6 +44,10 @@ struct vd_mentry *vd_mcache_get(struct vd_mcache *cache, const void *owner,
 				struct file *file, u64 off, unsigned int len);
 void vd_mcache_put(struct vd_mcache *cache, struct vd_mentry *entry);
 void vd_mcache_forget(struct vd_mcache *cache, const void *owner);
+bool vd_mcache_set_dirty(struct vd_mcache *cache, struct vd_mentry *entry);
+int vd_mcache_writeback(struct vd_mcache *cache, const void *owner,
+			struct file *file);
+void vd_mcache_drop(struct vd_mcache *cache, const void *owner, u64 off, u64 len);
 void vd_mcache_get_stats(struct vd_mcache *cache, struct vd_mcache_stats *st);
 
 #endif /* VDISK_MCACHE_H */

@@ -12,8 +12,8 @@
  *                    compressed ones decompressed here (VD_EXT_FORMAT)
  *
  * Decoding and validation of every on-disk structure is in vd_qcow2.c
- * (pure, fuzzed); this file does the I/O.  Writing is not implemented yet:
- * a writable qcow2 layer is refused at open.
+ * (pure, fuzzed); this file does the I/O of reading.  Writing is in
+ * qcow2_write.c, qcow2_alloc.c and qcow2_flush.c (see qcow2.h).
  */
 #include <linux/fs.h>
 #include <linux/sizes.h>
@@ -22,37 +22,10 @@
 
 #include "decompress.h"
 #include "mcache.h"
-#include "vd_qcow2.h"
-#include "vdisk.h"
-
-/**
- * struct vd_qcow2 - state of one qcow2 layer (immutable after open)
- * @h:            the validated header
- * @l1:           L2 table offsets in host order, 0 = unallocated
- * @l1_entries:   entries in @l1
- * @size:         virtual bytes served (the snapshot's size for -l)
- * @file_size:    image file size at open
- * @slice_bytes:  bytes of one cached L2 slice
- * @slice_entries_bits: log2 of L2 entries per slice
- * @cache:        the device's metadata cache
- * @decomp:       decompression contexts, or NULL when compression is
- *                impossible (no compressed cluster can exist ... checked
- *                per entry anyway)
- */
-struct vd_qcow2 {
-	struct vd_qcow2_header h;
-	u64 *l1;
-	u32 l1_entries;
-	u64 size;
-	u64 file_size;
-	unsigned int slice_bytes;
-	unsigned int slice_entries_bits;
-	struct vd_mcache *cache;
-	struct vd_decomp_pool *decomp;
-};
+#include "qcow2.h"
 
 /* Report corruption found while serving I/O: once in a while, with the file. */
-static int vd_qcow2_corrupt(struct vd_layer *layer, const char *what, int err)
+int vd_qcow2_corrupt(struct vd_layer *layer, const char *what, int err)
 {
 	pr_err_ratelimited("%s: %s\n", layer->path, what);
 	return err;
@@ -116,11 +89,13 @@ static int vd_qcow2_load_l1(struct vd_layer *layer, struct vd_qcow2 *q,
 	for (i = 0; i < entries; i++) {
 		u64 l2_off;
 
-		ret = vd_qcow2_l1_entry(&q->h, vd_be64(&q->l1[i]), &l2_off,
-					q->file_size, args->msg);
+		u64 raw = vd_be64(&q->l1[i]);
+
+		ret = vd_qcow2_l1_entry(&q->h, raw, &l2_off, q->file_size,
+					args->msg);
 		if (ret)
 			return -EINVAL;
-		q->l1[i] = l2_off;
+		q->l1[i] = l2_off ? l2_off | (raw & VD_QCOW2_L1_COPIED) : 0;
 	}
 	return 0;
 }
@@ -197,6 +172,7 @@ out:
 
 static void vd_qcow2_free(struct vd_qcow2 *q)
 {
+	vd_qcow2_rw_free(q);
 	vd_decomp_pool_destroy(q->decomp);
 	kvfree(q->l1);
 	kfree(q);
@@ -214,8 +190,8 @@ static int vd_qcow2_open(struct vd_layer *layer, const struct vd_open_args *args
 			   args->index, layer->path, layer->nr_files);
 		return -EINVAL;
 	}
-	if (layer->writable) {
-		vd_msg_set(args->msg, "layer %u (%s): qcow2 is read-only for now (-r)",
+	if (layer->writable && args->snapshot) {
+		vd_msg_set(args->msg, "layer %u (%s): a snapshot is served read-only (-r)",
 			   args->index, layer->path);
 		return -EROFS;
 	}
@@ -232,6 +208,16 @@ static int vd_qcow2_open(struct vd_layer *layer, const struct vd_open_args *args
 		vd_msg_set(args->msg, "layer %u (%s): external data file '%s' is not supported",
 			   args->index, layer->path, q->h.data_file_name);
 		ret = -EOPNOTSUPP;
+		goto err;
+	}
+
+	if (layer->writable && (q->h.dirty || q->h.corrupt)) {
+		vd_msg_set(args->msg,
+			   "layer %u (%s): %s: repair it with 'qemu-img check -r all' or attach read-only (-r)",
+			   args->index, layer->path,
+			   q->h.corrupt ? "image is marked corrupt" :
+			   "refcounts are stale (dirty bit of lazy_refcounts)");
+		ret = -EROFS;
 		goto err;
 	}
 
@@ -264,6 +250,7 @@ static int vd_qcow2_open(struct vd_layer *layer, const struct vd_open_args *args
 	ret = vd_qcow2_load_l1(layer, q, l1_off, l1_entries, args);
 	if (ret)
 		goto err;
+	q->l1_offset = l1_off;
 
 	q->slice_bytes = min_t(u64, q->h.cluster_size, VD_MCACHE_SLICE);
 	q->slice_entries_bits = ilog2(q->slice_bytes / q->h.l2_entry_size);
@@ -275,6 +262,13 @@ static int vd_qcow2_open(struct vd_layer *layer, const struct vd_open_args *args
 		goto err;
 	}
 	layer->priv = q;
+	if (layer->writable) {
+		ret = vd_qcow2_rw_open(layer, args);
+		if (ret) {
+			layer->priv = NULL;
+			goto err;
+		}
+	}
 	layer->virtual_size = round_down(q->size, SECTOR_SIZE);
 	return 0;
 err:
@@ -288,8 +282,13 @@ static void vd_qcow2_close(struct vd_layer *layer)
 
 	if (!q)
 		return;
-	if (q->cache)
+	if (q->rw)
+		vd_qcow2_close_rw(layer);
+	if (q->cache) {
 		vd_mcache_forget(q->cache, layer);
+		if (q->rw)
+			vd_mcache_forget(q->cache, &q->rw->rb_owner);
+	}
 	vd_qcow2_free(q);
 	layer->priv = NULL;
 }
@@ -405,17 +404,35 @@ static int vd_qcow2_map_slice(struct vd_layer *layer, struct vd_qcow2 *q,
 	return 0;
 }
 
+/* The cached L2 slice at @slice_off; -EIO (logged) if past the file end. */
+int vd_qcow2_slice_get(struct vd_layer *layer, u64 slice_off,
+		       struct vd_mentry **out)
+{
+	struct vd_qcow2 *q = layer->priv;
+	struct vd_mentry *e;
+
+	e = vd_mcache_get(q->cache, layer, layer->files[0], slice_off,
+			  q->slice_bytes);
+	if (IS_ERR(e)) {
+		if (PTR_ERR(e) == -ENODATA)
+			return vd_qcow2_corrupt(layer, "L2 table past the end of the file", -EIO);
+		return PTR_ERR(e);
+	}
+	*out = e;
+	return 0;
+}
+
 static int vd_qcow2_map(struct vd_layer *layer, u64 pos, u64 len, bool write,
 			struct vd_ext *ext)
 {
 	struct vd_qcow2 *q = layer->priv;
 	unsigned int cb = q->h.cluster_bits, span_bits = cb + q->h.l2_bits;
-	u64 l1_idx, l2_idx, slice_off, span_end;
+	u64 l1_idx, l2_idx, slice_off, span_end, l1e;
 	struct vd_mentry *e;
 	int ret;
 
 	if (write)
-		return -EROFS;
+		return vd_qcow2_map_write(layer, pos, len, ext);
 	if (pos >= q->size) {
 		ext->kind = VD_EXT_ZERO;
 		ext->len = len;
@@ -425,25 +442,26 @@ static int vd_qcow2_map(struct vd_layer *layer, u64 pos, u64 len, bool write,
 	l1_idx = pos >> span_bits;
 	span_end = (l1_idx + 1) << span_bits;
 	len = min(len, span_end - pos);
-	if (l1_idx >= q->l1_entries || !q->l1[l1_idx]) {
+	l1e = l1_idx < q->l1_entries ? READ_ONCE(q->l1[l1_idx]) : 0;
+	if (!l1e) {
 		ext->kind = VD_EXT_BACKING;
 		ext->len = len;
 		return 0;
 	}
 	l2_idx = (pos >> cb) & ((1ULL << q->h.l2_bits) - 1);
-	slice_off = q->l1[l1_idx] +
+	slice_off = VD_QCOW2_L1_OFF(l1e) +
 		    ((l2_idx >> q->slice_entries_bits) * q->slice_bytes);
-	e = vd_mcache_get(q->cache, layer, layer->files[0], slice_off,
-			  q->slice_bytes);
-	if (IS_ERR(e)) {
-		ret = PTR_ERR(e);
-		if (ret == -ENODATA)
-			return vd_qcow2_corrupt(layer, "L2 table past the end of the file", -EIO);
+	ret = vd_qcow2_slice_get(layer, slice_off, &e);
+	if (ret)
 		return ret;
-	}
+	/* A writable layer's slices change under us: see qcow2.h. */
+	if (q->rw)
+		spin_lock(vd_qcow2_slice_lock(q, slice_off));
 	ret = vd_qcow2_map_slice(layer, q, e->data,
 				 l2_idx & ((1U << q->slice_entries_bits) - 1),
 				 pos, len, ext);
+	if (q->rw)
+		spin_unlock(vd_qcow2_slice_lock(q, slice_off));
 	vd_mcache_put(q->cache, e);
 	return ret;
 }
@@ -466,9 +484,11 @@ static int vd_qcow2_read_run(struct vd_layer *layer, const struct vd_run *run,
 		return vd_qcow2_corrupt(layer, "compressed cluster too large", -EIO);
 
 	/*
-	 * The layer is read-only, so the compressed offset names the cluster's
-	 * contents for the layer's life: a context still holding it saves the
-	 * read and the decompression (a cluster read 4 KiB at a time).
+	 * The driver never writes compressed clusters and never rewrites one
+	 * in place (a write moves the cluster elsewhere), so the compressed
+	 * offset names the same bytes for as long as an L2 entry points at
+	 * it: a context still holding it saves the read and the
+	 * decompression (a cluster read 4 KiB at a time).
 	 */
 	ctx = vd_decomp_get(q->decomp, comp_off);
 	if (!ctx)
@@ -493,16 +513,13 @@ static int vd_qcow2_read_run(struct vd_layer *layer, const struct vd_run *run,
 	return ret;
 }
 
-static int vd_qcow2_flush(struct vd_layer *layer)
-{
-	return 0;	/* nothing is written yet */
-}
-
 const struct vd_format_ops vd_qcow2_ops = {
 	.format		= VDISK_FMT_QCOW2,
 	.open		= vd_qcow2_open,
 	.close		= vd_qcow2_close,
 	.map		= vd_qcow2_map,
 	.read_run	= vd_qcow2_read_run,
+	.write_run	= vd_qcow2_write_run,
 	.flush		= vd_qcow2_flush,
+	.discard	= vd_qcow2_discard,
 };

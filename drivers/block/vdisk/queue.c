@@ -313,7 +313,8 @@ static int vd_cmd_discard(struct vd_cmd *cmd, struct request *rq,
 
 	if (!top->ops->discard)
 		return -EOPNOTSUPP;
-	return top->ops->discard(top, (u64)blk_rq_pos(rq) << SECTOR_SHIFT,
+	return top->ops->discard(top, cmd->chain,
+				 (u64)blk_rq_pos(rq) << SECTOR_SHIFT,
 				 blk_rq_bytes(rq), mode);
 }
 

@@ -59,8 +59,8 @@ static int vd_raw_flush(struct vd_layer *layer)
 	return vd_file_sync(layer->files[0]);
 }
 
-static int vd_raw_discard(struct vd_layer *layer, u64 pos, u64 len,
-			  enum vd_discard_mode mode)
+static int vd_raw_discard(struct vd_layer *layer, const struct vd_chain *chain,
+			  u64 pos, u64 len, enum vd_discard_mode mode)
 {
 	struct file *file = layer->files[0];
 	int fmode = FALLOC_FL_KEEP_SIZE;

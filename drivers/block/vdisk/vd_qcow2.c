@@ -605,6 +605,91 @@ int vd_qcow2_l1_entry(const struct vd_qcow2_header *h, u64 entry,
 	return 0;
 }
 
+int vd_qcow2_reftable_entry(const struct vd_qcow2_header *h, u64 entry,
+			    u64 *rb_off, u64 file_size, struct vd_msg *msg)
+{
+	u64 off = entry & VD_QCOW2_RTE_OFFSET_MASK;
+
+	*rb_off = 0;
+	if (entry & ~VD_QCOW2_RTE_OFFSET_MASK) {
+		vd_msg_set(msg, "qcow2 refcount table entry 0x%016llx: reserved bits set",
+			   entry);
+		return -EIO;
+	}
+	if (!off)
+		return 0;
+	if (off & (h->cluster_size - 1)) {
+		vd_msg_set(msg,
+			   "qcow2 refcount table entry 0x%016llx: block offset not cluster aligned",
+			   entry);
+		return -EIO;
+	}
+	if (off < h->cluster_size || !vd_qcow2_fits(off, h->cluster_size, file_size)) {
+		vd_msg_set(msg,
+			   "qcow2 refcount table entry 0x%016llx: block outside the file (%llu bytes)",
+			   entry, file_size);
+		return -EIO;
+	}
+	*rb_off = off;
+	return 0;
+}
+
+u64 vd_qcow2_refcount_get(const void *block, u32 order, u64 index)
+{
+	const u8 *b = block;
+
+	switch (order) {
+	case 0:
+	case 1:
+	case 2: {
+		u32 bits = 1U << order, per_byte = 8 >> order;
+		u32 shift = (index % per_byte) * bits;
+
+		return (b[index / per_byte] >> shift) & ((1U << bits) - 1);
+	}
+	case 3:
+		return b[index];
+	case 4:
+		return vd_be16(b + 2 * index);
+	case 5:
+		return vd_be32(b + 4 * index);
+	default:
+		return vd_be64(b + 8 * index);
+	}
+}
+
+void vd_qcow2_refcount_set(void *block, u32 order, u64 index, u64 value)
+{
+	u8 *b = block;
+
+	switch (order) {
+	case 0:
+	case 1:
+	case 2: {
+		u32 bits = 1U << order, per_byte = 8 >> order;
+		u32 shift = (index % per_byte) * bits;
+		u8 mask = ((1U << bits) - 1) << shift;
+
+		b[index / per_byte] = (b[index / per_byte] & ~mask) |
+				      ((value << shift) & mask);
+		break;
+	}
+	case 3:
+		b[index] = value;
+		break;
+	case 4:
+		b[2 * index] = value >> 8;
+		b[2 * index + 1] = value;
+		break;
+	case 5:
+		vd_put_be32(b + 4 * index, value);
+		break;
+	default:
+		vd_put_be64(b + 8 * index, value);
+		break;
+	}
+}
+
 static int vd_qcow2_compressed(const struct vd_qcow2_header *h, u64 entry,
 			       u64 bitmap, struct vd_qcow2_cluster *c,
 			       struct vd_msg *msg)

@@ -269,6 +269,36 @@ int vd_qcow2_parse_snapshot(const struct vd_qcow2_header *h, const void *buf,
 			    struct vd_qcow2_snapshot *s, size_t *rec_len,
 			    struct vd_msg *msg);
 
+/* Refcount table entries: bits 0-8 are reserved. */
+#define VD_QCOW2_RTE_OFFSET_MASK	0xfffffffffffffe00ULL
+
+/**
+ * vd_qcow2_reftable_entry() - decode a refcount table entry (host order)
+ * @h:      the header
+ * @entry:  the entry
+ * @rb_off: the refcount block's offset, 0 if there is none
+ * @file_size: the block must lie inside the file
+ * @msg:    on error
+ *
+ * Return: 0, or -EIO for reserved bits, an unaligned offset, a block past
+ * the end of the file or on the header cluster.
+ */
+int vd_qcow2_reftable_entry(const struct vd_qcow2_header *h, u64 entry,
+			    u64 *rb_off, u64 file_size, struct vd_msg *msg);
+
+/*
+ * Refcount block entries are 1 << refcount_order bits wide, big-endian
+ * from 8 bits up; narrower ones are packed from the least significant bit
+ * of each byte.  @index counts entries from the start of @block.
+ */
+u64 vd_qcow2_refcount_get(const void *block, u32 order, u64 index);
+void vd_qcow2_refcount_set(void *block, u32 order, u64 index, u64 value);
+
+static inline u64 vd_qcow2_refcount_max(u32 order)
+{
+	return order >= 6 ? ~0ULL : (1ULL << (1U << order)) - 1;
+}
+
 /* Largest snapshot table accepted, in bytes. */
 #define VD_QCOW2_MAX_SNAPSHOT_TABLE	(64U * 1024 * 1024)
 
@@ -283,6 +313,22 @@ static inline u32 vd_be32(const void *p)
 static inline u64 vd_be64(const void *p)
 {
 	return (u64)vd_be32(p) << 32 | vd_be32((const u8 *)p + 4);
+}
+
+static inline void vd_put_be32(void *p, u32 v)
+{
+	u8 *b = p;
+
+	b[0] = v >> 24;
+	b[1] = v >> 16;
+	b[2] = v >> 8;
+	b[3] = v;
+}
+
+static inline void vd_put_be64(void *p, u64 v)
+{
+	vd_put_be32(p, v >> 32);
+	vd_put_be32((u8 *)p + 4, (u32)v);
 }
 
 static inline u16 vd_be16(const void *p)

@@ -83,8 +83,10 @@ enum vd_discard_mode {
  *           cope with concurrent calls for the same range.
  * @flush:   make every completed write durable: metadata written back,
  *           then the files synced
- * @discard: drop or zero a range of a writable layer; NULL if the format
- *           cannot, and the device then does not advertise discard
+ * @discard: drop or zero a range of a writable layer (the top of
+ *           @chain, which a partial cluster may need for copy-on-write);
+ *           NULL if the format cannot: the device then advertises no
+ *           discard
  */
 struct vd_format_ops {
 	unsigned int format;
@@ -97,8 +99,8 @@ struct vd_format_ops {
 	int (*write_run)(struct vd_layer *layer, const struct vd_chain *chain,
 			 const struct vd_run *run, struct iov_iter *iter);
 	int (*flush)(struct vd_layer *layer);
-	int (*discard)(struct vd_layer *layer, u64 pos, u64 len,
-		       enum vd_discard_mode mode);
+	int (*discard)(struct vd_layer *layer, const struct vd_chain *chain,
+		       u64 pos, u64 len, enum vd_discard_mode mode);
 };
 
 /**
@@ -237,6 +239,9 @@ const struct vd_format_ops *vd_format_ops_get(unsigned int format);
 int vd_file_read(struct file *file, void *buf, size_t len, u64 pos);
 int vd_file_sync(struct file *file);
 int vd_file_write(struct file *file, const void *buf, size_t len, u64 pos);
+int vd_file_write_zeroes(struct file *file, u64 pos, u64 len);
+int vd_file_write_iter(struct file *file, struct iov_iter *iter, u64 pos,
+		       bool direct);
 int vd_chain_read(const struct vd_chain *chain, unsigned int level, u64 pos,
 		  void *buf, size_t len);
 void vd_layer_broken(struct vd_layer *layer, const char *why);

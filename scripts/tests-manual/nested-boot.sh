@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # desc: a nested QEMU (TCG) boots a kernel with its root on /dev/vdN (-drive file=/dev/vd0,format=raw), writes a marker, powers off
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../tests/lib.sh"
 
 abi=$(uname -r)
 # the unpacked kernel the harness bound over /lib/modules: .../k-<abi>/lib/modules
@@ -69,7 +69,7 @@ dev=$(t_attach -f raw "$img")
 
 nonce=$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
 start=$(date +%s)
-timeout -k 5 "${NESTED_TIMEOUT:-600}" qemu-system-x86_64 -accel tcg -machine pc -cpu max -smp 1 -m 256 \
+timeout -k 5 "${NESTED_TIMEOUT:-600}" qemu-system-x86_64 -accel tcg -machine pc -cpu qemu64 -smp 1 -m 256 \
 	-nodefaults -no-reboot -display none -no-user-config \
 	-kernel "$kernel" -initrd "$T_DIR/initrd.cpio" \
 	-append "console=ttyS0 panic=-1 8250.nr_uarts=1 mitigations=off nokaslr tsc=reliable no_timer_check random.trust_cpu=on loglevel=3 rdinit=/init nested.nonce=$nonce" \

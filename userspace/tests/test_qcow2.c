@@ -1367,3 +1367,60 @@ VT_TEST(qcow2_snapshot_refusals)
 	VT_EXPECT_EQ(sparse(&h, buf, n, ~0ULL, &r), -EINVAL);
 	VT_EXPECT_CONTAINS(r.msg, "l1_size 4194305 exceeds 4194304");
 }
+
+/* Refcount entries of every width: packing, byte order, neighbours kept. */
+VT_TEST(qcow2_refcount_widths)
+{
+	u8 block[64];
+	u32 order;
+
+	for (order = 0; order <= 6; order++) {
+		u64 max = vd_qcow2_refcount_max(order), n = sizeof(block) * 8 >> order, i;
+
+		memset(block, 0, sizeof(block));
+		for (i = 0; i < n; i++)
+			vd_qcow2_refcount_set(block, order, i, (i * 7 + 1) & max);
+		for (i = 0; i < n; i++)
+			VT_EXPECT_EQ(vd_qcow2_refcount_get(block, order, i), (i * 7 + 1) & max);
+		vd_qcow2_refcount_set(block, order, 1, max);
+		VT_EXPECT_EQ(vd_qcow2_refcount_get(block, order, 1), max);
+		VT_EXPECT_EQ(vd_qcow2_refcount_get(block, order, 0), 1);
+		VT_EXPECT_EQ(vd_qcow2_refcount_get(block, order, 2), 15 & max);
+	}
+	/* on-disk layout: 16-bit big-endian; 1-bit from the least significant bit */
+	memset(block, 0, sizeof(block));
+	vd_qcow2_refcount_set(block, 4, 1, 0x1234);
+	VT_EXPECT_EQ(block[2], 0x12);
+	VT_EXPECT_EQ(block[3], 0x34);
+	memset(block, 0, sizeof(block));
+	vd_qcow2_refcount_set(block, 0, 9, 1);
+	VT_EXPECT_EQ(block[1], 0x02);
+	vd_qcow2_refcount_set(block, 1, 2, 3);
+	VT_EXPECT_EQ(block[0], 0x30);
+	VT_EXPECT_EQ(vd_qcow2_refcount_max(4), 65535);
+	VT_EXPECT_EQ(vd_qcow2_refcount_max(6), ~0ULL);
+}
+
+VT_TEST(qcow2_reftable_entries)
+{
+	struct vd_qcow2_header h = { .cluster_size = 65536, .cluster_bits = 16 };
+	char m[256];
+	struct vd_msg msg = { .buf = m, .len = sizeof(m) };
+	u64 off;
+
+	m[0] = '\0';
+	VT_EXPECT_EQ(vd_qcow2_reftable_entry(&h, 0, &off, GiB, &msg), 0);
+	VT_EXPECT_EQ(off, 0);
+	m[0] = '\0';
+	VT_EXPECT_EQ(vd_qcow2_reftable_entry(&h, 0x30000, &off, GiB, &msg), 0);
+	VT_EXPECT_EQ(off, 0x30000);
+	m[0] = '\0';
+	VT_EXPECT_EQ(vd_qcow2_reftable_entry(&h, 0x30001, &off, GiB, &msg), -EIO);
+	VT_EXPECT_CONTAINS(m, "reserved bits");
+	m[0] = '\0';
+	VT_EXPECT_EQ(vd_qcow2_reftable_entry(&h, 0x30200, &off, GiB, &msg), -EIO);
+	VT_EXPECT_CONTAINS(m, "not cluster aligned");
+	m[0] = '\0';
+	VT_EXPECT_EQ(vd_qcow2_reftable_entry(&h, 0x30000, &off, 0x30000, &msg), -EIO);
+	VT_EXPECT_CONTAINS(m, "outside the file");
+}

@@ -26,6 +26,8 @@
 #define VD_QCOW2_SLICE_LOCKS	64
 /* Clusters freed but not yet released, kept as merged extents. */
 #define VD_QCOW2_MAX_FREES	512
+/* Cluster buffers kept for copy-on-write, at most 8 or 4 MiB of them. */
+#define VD_QCOW2_SPARES		8
 
 struct vd_qcow2_free {
 	u64 off;	/* first byte (cluster aligned) */
@@ -74,6 +76,10 @@ struct vd_qcow2_free {
  * @inflight_wq:   woken when a marker goes
  * @bounce_lock:   protects @bounce
  * @bounce:        one cluster, for copy-on-write when allocation fails
+ * @spare_lock:    protects @spare and @nr_spare
+ * @spare:         cluster buffers kept for reuse: allocating and freeing
+ *                 one per write (vmalloc for big clusters) costs more than
+ *                 the copy-on-write itself
  */
 struct vd_qcow2_rw {
 	struct mutex flush_lock;	/* see above */
@@ -105,6 +111,9 @@ struct vd_qcow2_rw {
 
 	struct mutex bounce_lock;	/* see above */
 	void *bounce;
+	spinlock_t spare_lock;		/* see above */
+	void *spare[VD_QCOW2_SPARES];
+	unsigned int nr_spare;
 };
 
 /**

@@ -426,6 +426,7 @@ int vd_qcow2_rw_open(struct vd_layer *layer, const struct vd_open_args *args)
 	init_rwsem(&rw->meta_rwsem);
 	mutex_init(&rw->alloc_lock);
 	mutex_init(&rw->bounce_lock);
+	spin_lock_init(&rw->spare_lock);
 	for (i = 0; i < VD_QCOW2_SLICE_LOCKS; i++)
 		spin_lock_init(&rw->slice_lock[i]);
 	xa_init(&rw->inflight);
@@ -473,6 +474,8 @@ void vd_qcow2_rw_free(struct vd_qcow2 *q)
 	if (!rw)
 		return;
 	xa_destroy(&rw->inflight);
+	while (rw->nr_spare)
+		kvfree(rw->spare[--rw->nr_spare]);
 	kvfree(rw->bounce);
 	bitmap_free(rw->l1_dirty);
 	bitmap_free(rw->reftable_dirty);

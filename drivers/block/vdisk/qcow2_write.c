@@ -24,8 +24,11 @@
  * (qcow2.h) so that two requests never allocate it twice; requests to
  * different clusters share only short in-memory sections.
  */
+#include <linux/bvec.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/uio.h>
+#include <linux/vmalloc.h>
 
 #include "mcache.h"
 #include "qcow2.h"
@@ -310,23 +313,81 @@ static int vd_qcow2_put_iter(struct vd_layer *layer, struct iov_iter *iter,
 	return ret;
 }
 
-/* A cluster-sized buffer, from the allocator or the layer's spare one. */
+static unsigned int vd_qcow2_max_spares(struct vd_qcow2 *q)
+{
+	return clamp_t(u64, SZ_4M >> q->h.cluster_bits, 1, VD_QCOW2_SPARES);
+}
+
+/* A cluster-sized buffer: a spare, a new one, or the layer's last resort. */
 static void *vd_qcow2_buf_get(struct vd_qcow2 *q)
 {
-	void *buf = kvmalloc(q->h.cluster_size, GFP_KERNEL | __GFP_NOWARN);
+	struct vd_qcow2_rw *rw = q->rw;
+	void *buf = NULL;
 
+	spin_lock(&rw->spare_lock);
+	if (rw->nr_spare)
+		buf = rw->spare[--rw->nr_spare];
+	spin_unlock(&rw->spare_lock);
 	if (buf)
 		return buf;
-	mutex_lock(&q->rw->bounce_lock);
-	return q->rw->bounce;
+	buf = kvmalloc(q->h.cluster_size, GFP_KERNEL | __GFP_NOWARN);
+	if (buf)
+		return buf;
+	mutex_lock(&rw->bounce_lock);
+	return rw->bounce;
 }
 
 static void vd_qcow2_buf_put(struct vd_qcow2 *q, void *buf)
 {
-	if (buf == q->rw->bounce)
-		mutex_unlock(&q->rw->bounce_lock);
-	else
-		kvfree(buf);
+	struct vd_qcow2_rw *rw = q->rw;
+
+	if (buf == rw->bounce) {
+		mutex_unlock(&rw->bounce_lock);
+		return;
+	}
+	spin_lock(&rw->spare_lock);
+	if (rw->nr_spare < vd_qcow2_max_spares(q)) {
+		rw->spare[rw->nr_spare++] = buf;
+		buf = NULL;
+	}
+	spin_unlock(&rw->spare_lock);
+	kvfree(buf);
+}
+
+/*
+ * Write @len bytes of a buffer from vd_qcow2_buf_get() at @host, with
+ * direct I/O when the file allows: buffered copy-on-write would leave
+ * dirty page cache that every later direct read of the cluster must first
+ * write back.
+ */
+static int vd_qcow2_put_buf(struct vd_layer *layer, void *buf, size_t len,
+			    u64 host)
+{
+	unsigned int align = layer->dio_align, nr, i;
+	struct iov_iter iter;
+	struct bio_vec *bv;
+	int ret;
+
+	if (!align || ((host | len) & (align - 1)) ||
+	    ((unsigned long)buf & (max(layer->dio_mem_align, 1U) - 1)) ||
+	    offset_in_page(buf))
+		return vd_file_write(layer->files[0], buf, len, host);
+	nr = DIV_ROUND_UP(len, PAGE_SIZE);
+	bv = kmalloc_array(nr, sizeof(*bv), GFP_KERNEL);
+	if (!bv)
+		return vd_file_write(layer->files[0], buf, len, host);
+	for (i = 0; i < nr; i++) {
+		void *p = buf + (size_t)i * PAGE_SIZE;
+		struct page *page = is_vmalloc_addr(p) ? vmalloc_to_page(p) :
+							 virt_to_page(p);
+
+		bvec_set_page(&bv[i], page,
+			      min_t(size_t, PAGE_SIZE, len - (size_t)i * PAGE_SIZE), 0);
+	}
+	iov_iter_bvec(&iter, ITER_SOURCE, bv, nr, len);
+	ret = vd_file_write_iter(layer->files[0], &iter, host, true);
+	kfree(bv);
+	return ret;
 }
 
 /*
@@ -348,7 +409,7 @@ static int vd_qcow2_fill(struct vd_layer *layer, const struct vd_chain *chain,
 	if (!ret && copy_from_iter(buf + (pos - from), len, iter) != len)
 		ret = -EFAULT;
 	if (!ret)
-		ret = vd_file_write(layer->files[0], buf, to - from, host);
+		ret = vd_qcow2_put_buf(layer, buf, to - from, host);
 	vd_qcow2_buf_put(q, buf);
 	return ret;
 }

@@ -17,8 +17,10 @@ race() {
 		{ cat "$out"; fail "fio race on $dev"; }
 }
 
-for opts in cluster_size=64k cluster_size=64k,extended_l2=on cluster_size=2M; do
-	for backing in no yes; do
+for combo in cluster_size=64k:no cluster_size=64k,extended_l2=on:yes cluster_size=2M:yes; do
+	opts=${combo%:*}
+	backing=${combo#*:}
+	{
 		log "$opts backing=$backing"
 		bopts=()
 		[ $backing = yes ] && bopts=(-b "$T_DIR/base.qcow2" -F qcow2)
@@ -43,5 +45,5 @@ for opts in cluster_size=64k cluster_size=64k,extended_l2=on cluster_size=2M; do
 		cmp -i $((33 << 20)):$((33 << 20)) "$T_DIR/conv.raw" "$T_DIR/ref.raw" ||
 			fail "$opts backing=$backing: data outside the written range changed"
 		rm -f "$img" "$T_DIR/ref.raw" "$T_DIR/conv.raw"
-	done
+	}
 done

@@ -80,4 +80,7 @@ module_exit(vd_exit);
 
 MODULE_DESCRIPTION("Disk images (raw, qcow2, vmdk) as block devices");
 MODULE_LICENSE("GPL");
-MODULE_ALIAS("devname:" VDISK_CONTROL_NAME);
+/*
+ * No "devname:" alias: the control device has a dynamic misc minor, so
+ * depmod cannot describe a node to create before the module loads.
+ */

@@ -393,10 +393,12 @@ static int vd_qcow2_put_buf(struct vd_layer *layer, void *buf, size_t len,
 /*
  * Write virtual [@from, @to) of a cluster to @host + offset: the guest's
  * bytes [@pos, @pos + @len) from @iter, the rest as the disk shows it now.
+ * @fresh: the host range lies past the end of the file, so it reads as
+ * zeros already: copy-on-write bytes that are zeros need not be written.
  */
 static int vd_qcow2_fill(struct vd_layer *layer, const struct vd_chain *chain,
 			 u64 from, u64 to, u64 pos, u64 len,
-			 struct iov_iter *iter, u64 host)
+			 struct iov_iter *iter, u64 host, bool fresh)
 {
 	struct vd_qcow2 *q = layer->priv;
 	u8 *buf;
@@ -406,6 +408,11 @@ static int vd_qcow2_fill(struct vd_layer *layer, const struct vd_chain *chain,
 		return vd_qcow2_put_iter(layer, iter, len, host);
 	buf = vd_qcow2_buf_get(q);
 	ret = vd_chain_read(chain, 0, from, buf, to - from);
+	if (!ret && fresh && !memchr_inv(buf, 0, pos - from) &&
+	    !memchr_inv(buf + (pos - from) + len, 0, to - pos - len)) {
+		vd_qcow2_buf_put(q, buf);
+		return vd_qcow2_put_iter(layer, iter, len, host + (pos - from));
+	}
 	if (!ret && copy_from_iter(buf + (pos - from), len, iter) != len)
 		ret = -EFAULT;
 	if (!ret)
@@ -500,8 +507,13 @@ static int vd_qcow2_read_l2e(struct vd_layer *layer, struct vd_qcow2_wctx *w,
 	return 0;
 }
 
+/*
+ * Allocate for a write.  *@fresh: the clusters start past the end of the
+ * file.  Only their owner writes there, and a file grows only by writes
+ * into allocated clusters, so they keep reading as zeros until then.
+ */
 static int vd_qcow2_alloc_run(struct vd_layer *layer, u64 want, u64 *host,
-			      u64 *got)
+			      u64 *got, bool *fresh)
 {
 	struct vd_qcow2_rw *rw = ((struct vd_qcow2 *)layer->priv)->rw;
 	int ret;
@@ -509,6 +521,7 @@ static int vd_qcow2_alloc_run(struct vd_layer *layer, u64 want, u64 *host,
 	down_read(&rw->meta_rwsem);
 	mutex_lock(&rw->alloc_lock);
 	ret = vd_qcow2_alloc(layer, want, host, got);
+	*fresh = !ret && *host >= i_size_read(file_inode(layer->files[0]));
 	mutex_unlock(&rw->alloc_lock);
 	up_read(&rw->meta_rwsem);
 	return ret;
@@ -526,6 +539,7 @@ static s64 vd_qcow2_write_new(struct vd_layer *layer,
 	struct vd_qcow2 *q = layer->priv;
 	unsigned int cb = q->h.cluster_bits;
 	u64 cs = q->h.cluster_size, n, host, got, k, end, done = 0;
+	bool fresh;
 	struct vd_qcow2_l2e *new;
 	int ret;
 
@@ -541,7 +555,7 @@ static s64 vd_qcow2_write_new(struct vd_layer *layer,
 	}
 	if (!n)
 		return 0;	/* the caller writes in place */
-	ret = vd_qcow2_alloc_run(layer, n, &host, &got);
+	ret = vd_qcow2_alloc_run(layer, n, &host, &got, &fresh);
 	if (ret)
 		return ret;
 	n = got;
@@ -558,7 +572,7 @@ static s64 vd_qcow2_write_new(struct vd_layer *layer,
 
 			piece = to - p;
 			ret = vd_qcow2_fill(layer, chain, c0, c0 + cs, p, piece,
-					    iter, h);
+					    iter, h, fresh);
 		} else {
 			piece = round_down(end - p, cs);
 			ret = vd_qcow2_put_iter(layer, iter, piece, h);
@@ -593,6 +607,7 @@ static s64 vd_qcow2_write_sub(struct vd_layer *layer,
 	u64 len = min(w->len, c0 + cs - w->pos), host, got, from, to;
 	struct vd_qcow2_l2e l2e, new;
 	u32 mask, alloc, zero;
+	bool fresh = false;
 	int ret;
 
 	ret = vd_qcow2_read_l2e(layer, w, 0, &l2e);
@@ -610,7 +625,7 @@ static s64 vd_qcow2_write_sub(struct vd_layer *layer,
 		to = c0 + ((u64)(__fls(mask) + 1) << sc_bits);
 		new.raw = l2e.raw;
 	} else if (!host && !vd_qcow2_l2e_compressed(&l2e)) {
-		ret = vd_qcow2_alloc_run(layer, 1, &host, &got);
+		ret = vd_qcow2_alloc_run(layer, 1, &host, &got, &fresh);
 		if (ret)
 			return ret;
 		from = c0 + ((u64)__ffs(mask) << sc_bits);
@@ -618,7 +633,7 @@ static s64 vd_qcow2_write_sub(struct vd_layer *layer,
 		new.raw = host | VD_QCOW2_OFLAG_COPIED;
 	} else {
 		/* Compressed or shared: the new cluster holds all of it. */
-		ret = vd_qcow2_alloc_run(layer, 1, &host, &got);
+		ret = vd_qcow2_alloc_run(layer, 1, &host, &got, &fresh);
 		if (ret)
 			return ret;
 		from = c0;
@@ -627,7 +642,7 @@ static s64 vd_qcow2_write_sub(struct vd_layer *layer,
 		new.raw = host | VD_QCOW2_OFLAG_COPIED;
 	}
 	ret = vd_qcow2_fill(layer, chain, from, to, w->pos, len, iter,
-			    host + (from - c0));
+			    host + (from - c0), fresh);
 	if (ret)
 		return ret;
 	alloc |= mask;

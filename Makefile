@@ -11,6 +11,12 @@
 #   make demo         boots a VM and walks through the main job
 #   make bench        the benchmark (Documentation/benchmark.md);
 #                     BENCH_ARGS="--quick" for the short CI mode
+#   make install      vdisk.ko, vdattach, man page, udev rules, bash
+#                     completion, vdtab + its systemd unit, initramfs-tools
+#                     hook; DESTDIR= and PREFIX= (default /usr/local) apply
+#   make dkms-source  the DKMS source tree in $(DESTDIR)/usr/src/vdisk-VERSION
+#   make install-dkms dkms-source, then dkms add/build/install for the
+#                     running kernel
 #   make clean
 #
 # Module objects go to .build/<kernel release>/ (see scripts/build-module);
@@ -22,7 +28,8 @@ KDIR_612 := $(VDISK_CACHE)/6.12/build
 KDIR_61 := $(VDISK_CACHE)/6.1/build
 KDIR ?= $(KDIR_612)
 
-.PHONY: all module modules-all userspace deps check demo bench clean
+.PHONY: all module modules-all userspace deps check demo bench clean \
+	install install-module install-userspace dkms-source install-dkms
 
 all: module userspace
 
@@ -60,3 +67,60 @@ bench: deps
 clean:
 	rm -rf .build
 	$(MAKE) -C userspace clean
+
+# ---- installation --------------------------------------------------------
+# Paths follow a local (non-packaged) install; a distribution package sets
+# PREFIX=/usr UDEVDIR=/usr/lib/udev SYSTEMDUNITDIR=/usr/lib/systemd/system
+# INITRAMFSDIR=/usr/share/initramfs-tools.  The module goes to
+# /lib/modules/<release of KDIR>/updates; depmod runs when DESTDIR is empty.
+VERSION		:= 0.1
+PREFIX		?= /usr/local
+SBINDIR		?= $(PREFIX)/sbin
+MANDIR		?= $(PREFIX)/share/man
+BASHCOMPDIR	?= $(PREFIX)/share/bash-completion/completions
+UDEVDIR		?= $(PREFIX)/lib/udev
+UDEVRULESDIR	?= /etc/udev/rules.d
+SYSTEMDUNITDIR	?= $(PREFIX)/lib/systemd/system
+INITRAMFSDIR	?= /etc/initramfs-tools
+DKMSSRCDIR	?= /usr/src/vdisk-$(VERSION)
+INSTALL		?= install
+KREL		= $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"$$/\1/p' $(KDIR)/include/generated/utsrelease.h)
+
+install: install-module install-userspace
+
+install-module: module
+	$(INSTALL) -D -m 0644 .build/$(KREL)/vdisk.ko \
+		$(DESTDIR)/lib/modules/$(KREL)/updates/vdisk.ko
+	$(if $(DESTDIR),,depmod -a $(KREL))
+
+install-userspace: userspace
+	$(MAKE) -C userspace install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX) \
+		SBINDIR=$(SBINDIR) MANDIR=$(MANDIR)
+	$(INSTALL) -D -m 0755 packaging/systemd/vdtab $(DESTDIR)$(SBINDIR)/vdtab
+	$(INSTALL) -D -m 0644 packaging/bash-completion/vdattach \
+		$(DESTDIR)$(BASHCOMPDIR)/vdattach
+	$(INSTALL) -D -m 0755 packaging/udev/vdisk_id $(DESTDIR)$(UDEVDIR)/vdisk_id
+	$(INSTALL) -d $(DESTDIR)$(UDEVRULESDIR) $(DESTDIR)$(SYSTEMDUNITDIR)
+	sed 's|@VDISK_ID@|$(UDEVDIR)/vdisk_id|g' packaging/udev/60-vdisk.rules.in \
+		> $(DESTDIR)$(UDEVRULESDIR)/60-vdisk.rules
+	sed 's|@SBINDIR@|$(SBINDIR)|g' packaging/systemd/vdtab.service.in \
+		> $(DESTDIR)$(SYSTEMDUNITDIR)/vdtab.service
+	$(INSTALL) -D -m 0755 packaging/initramfs-tools/hooks/vdisk \
+		$(DESTDIR)$(INITRAMFSDIR)/hooks/vdisk
+	$(INSTALL) -D -m 0755 packaging/initramfs-tools/scripts/local-top/vdisk \
+		$(DESTDIR)$(INITRAMFSDIR)/scripts/local-top/vdisk
+
+# What DKMS builds from: Kbuild, the driver and its uapi header, dkms.conf.
+dkms-source:
+	rm -rf $(DESTDIR)$(DKMSSRCDIR)
+	$(INSTALL) -d $(DESTDIR)$(DKMSSRCDIR)/drivers/block/vdisk \
+		$(DESTDIR)$(DKMSSRCDIR)/include/uapi/linux
+	$(INSTALL) -m 0644 Kbuild dkms.conf $(DESTDIR)$(DKMSSRCDIR)/
+	$(INSTALL) -m 0644 drivers/block/vdisk/Kconfig drivers/block/vdisk/Makefile \
+		drivers/block/vdisk/*.[ch] $(DESTDIR)$(DKMSSRCDIR)/drivers/block/vdisk/
+	$(INSTALL) -m 0644 include/uapi/linux/vdisk.h $(DESTDIR)$(DKMSSRCDIR)/include/uapi/linux/
+
+install-dkms: dkms-source
+	dkms add -m vdisk -v $(VERSION)
+	dkms build -m vdisk -v $(VERSION)
+	dkms install -m vdisk -v $(VERSION)

@@ -523,47 +523,66 @@ int vda_cmd_status(int argc, char **argv)
 /* ---- features ---- */
 
 static const char vda_features_usage[] =
-"Usage: vdattach features\n"
+"Usage: vdattach features [options]\n"
 "\n"
 "Show the ABI version, the deepest backing chain and the features of the\n"
-"loaded vdisk driver.\n";
+"loaded vdisk driver.\n"
+"\n"
+"Options:\n"
+"  -J, --json         print JSON\n"
+"  -h, --help         show this help\n";
 
 static const char *const vda_feature_names[] = {
-	"raw", "qcow2", "vmdk", "discard", "commit", "rebase",
+	"raw", "qcow2", "vmdk", "discard", "commit", "rebase", "qcow2-write",
 };
 
-static void vda_print_features(uint64_t bits)
+static void vda_print_features(uint64_t bits, bool json)
 {
 	const size_t known = sizeof(vda_feature_names) / sizeof(vda_feature_names[0]);
 	unsigned int bit;
 	const char *sep = "";
+	char name[16];
 
 	for (bit = 0; bit < 64; bit++) {
 		if (!(bits & (1ULL << bit)))
 			continue;
 		if (bit < known)
-			printf("%s%s", sep, vda_feature_names[bit]);
+			snprintf(name, sizeof(name), "%s", vda_feature_names[bit]);
 		else
-			printf("%sbit%u", sep, bit);
-		sep = " ";
+			snprintf(name, sizeof(name), "bit%u", bit);
+		fputs(sep, stdout);
+		if (json)
+			vda_json_string(name);
+		else
+			fputs(name, stdout);
+		sep = json ? ", " : " ";
 	}
-	putchar('\n');
+	if (!json)
+		putchar('\n');
 }
 
 int vda_cmd_features(int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'J' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct vdisk_features f;
+	bool json = false;
 	int c, ctl, ret;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c != 'h')
+	while ((c = getopt_long(argc, argv, "Jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'J':
+			json = true;
+			break;
+		case 'h':
+			fputs(vda_features_usage, stdout);
+			return VDA_EXIT_OK;
+		default:
 			return vda_try_help("features");
-		fputs(vda_features_usage, stdout);
-		return VDA_EXIT_OK;
+		}
 	}
 	if (optind < argc)
 		return vda_usage_error("features", "unexpected '%s'", argv[optind]);
@@ -574,9 +593,16 @@ int vda_cmd_features(int argc, char **argv)
 	close(ctl);
 	if (ret)
 		return vda_fail(VDATTACH_CONTROL_PATH, -ret);
+	if (json) {
+		printf("{\"abi_version\": %u, \"vdattach_abi_version\": %u, \"max_layers\": %u, \"features\": [",
+		       f.abi_version, VDISK_ABI_VERSION, f.max_layers);
+		vda_print_features(f.features, true);
+		printf("]}\n");
+		return VDA_EXIT_OK;
+	}
 	printf("ABI version: %u (vdattach knows %u)\n", f.abi_version, VDISK_ABI_VERSION);
 	printf("max layers:  %u\n", f.max_layers);
 	printf("features:    ");
-	vda_print_features(f.features);
+	vda_print_features(f.features, false);
 	return VDA_EXIT_OK;
 }

@@ -6,10 +6,10 @@ Usage: power-cut-guest.py DEV LOG ITERATION
 
 Writes pseudo-random data (reproducible from ITERATION and the write's
 number, so the host can regenerate it) at random offsets of DEV with
-O_DIRECT, zeroes a range now and then (BLKZEROOUT), and fsyncs DEV every
-few writes.  Every operation is appended to LOG (on a host directory)
-before it is issued, and "F n" after the fsync that made the first n
-operations durable returned; LOG itself is fsynced each time.  It runs
+O_DIRECT, zeroes a range now and then (BLKZEROOUT), and fsyncs DEV after
+each batch of 1-12 operations.  A batch is appended to LOG (on a host
+directory) and LOG fsynced before any of it is issued; "F n" follows once
+the fsync that made the first n operations durable returned.  It runs
 until the host kills the VM.
 """
 import fcntl
@@ -44,20 +44,25 @@ def main():
     note(log, "START %d\n" % iteration)
     n = 0
     while True:
+        # announce a batch durably, then issue it, then fsync the device
+        batch = []
         for _ in range(rng.randint(1, 12)):
             length = rng.choice([4096, 8192, 65536, 131072, 1 << 20, 3 * 4096])
             # mostly a hot quarter of the disk (overwrites), sometimes anywhere
             span = size // 4 if rng.random() < 0.6 else size
             off = rng.randrange(0, (span - length) // 4096) * 4096
-            if rng.random() < 0.08:
-                note(log, "Z %d %d %d\n" % (n, off, length))
+            kind = "Z" if rng.random() < 0.08 else "W"
+            batch.append((kind, n, off, length))
+            log.write("%s %d %d %d\n" % (kind, n, off, length))
+            n += 1
+        note(log, "")
+        for kind, i, off, length in batch:
+            if kind == "Z":
                 fcntl.ioctl(fd, BLKZEROOUT, struct.pack("QQ", off, length))
             else:
-                note(log, "W %d %d %d\n" % (n, off, length))
                 buf.seek(0)
-                buf.write(data_for(iteration, n, length))
+                buf.write(data_for(iteration, i, length))
                 os.pwritev(fd, [memoryview(buf)[:length]], off)
-            n += 1
         os.fsync(fd)
         note(log, "F %d\n" % n)
 

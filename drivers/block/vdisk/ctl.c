@@ -58,7 +58,7 @@ static long vd_ioc_get_features(void __user *argp)
 	f.abi_version = VDISK_ABI_VERSION;
 	f.max_layers = VDISK_MAX_LAYERS;
 	f.features = VDISK_FEAT_RAW | VDISK_FEAT_QCOW2 | VDISK_FEAT_VMDK |
-		     VDISK_FEAT_DISCARD;
+		     VDISK_FEAT_DISCARD | VDISK_FEAT_QCOW2_WRITE;
 	return vd_copy_out(argp, &f, sizeof(f));
 }
 

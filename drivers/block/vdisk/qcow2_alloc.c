@@ -455,7 +455,8 @@ int vd_qcow2_rw_open(struct vd_layer *layer, const struct vd_open_args *args)
 		if (!ret)
 			ret = vd_file_sync(layer->files[0]);
 		if (ret) {
-			vd_msg_set(args->msg, "layer %u (%s): cannot clear autoclear features: error %d",
+			vd_msg_set(args->msg,
+				   "layer %u (%s): cannot clear autoclear features: error %d",
 				   args->index, layer->path, ret);
 			return ret;
 		}

@@ -178,7 +178,7 @@ int vd_qcow2_map_write(struct vd_layer *layer, u64 pos, u64 len,
 	u64 cs = q->h.cluster_size, l1_idx, l2_idx, slice_off, l1e, slice_end;
 	struct vd_qcow2_l2e l2e;
 	struct vd_mentry *e;
-	spinlock_t *lock;
+	spinlock_t *lock;	/* the slice's, see qcow2.h */
 	int ret;
 
 	if (!q->rw || pos >= q->size)

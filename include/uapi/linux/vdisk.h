@@ -51,6 +51,7 @@ enum vdisk_format {
 #define VDISK_FEAT_DISCARD	(1ULL << 3)
 #define VDISK_FEAT_COMMIT	(1ULL << 4)
 #define VDISK_FEAT_REBASE	(1ULL << 5)
+#define VDISK_FEAT_QCOW2_WRITE	(1ULL << 6)	/* qcow2 layers read-write */
 
 /**
  * struct vdisk_features - VDISK_IOC_GET_FEATURES: what the driver supports

@@ -133,6 +133,7 @@ def main():
 
     print("ATTACH refusals")
     ext_fd = ctypes.c_int32(other_rw)
+    snap_name = ctypes.create_string_buffer(b"s1")
     # a vmdk descriptor naming two flat extents: the kernel counts the fds
     # it gets and checks each file is large enough for its extent
     desc_path = os.path.join(scratch, "d.vmdk")
@@ -170,7 +171,8 @@ def main():
          errno.EINVAL, "one file"),
         ("same file twice (chain loop)", dict(layer_buf=specs((rw, FMT_RAW), (ro, FMT_RAW)), nr=2),
          errno.ELOOP, "same file"),
-        ("qcow2 read-write (writes not implemented yet)", dict(layer_buf=specs((rw, FMT_QCOW2)), nr=1),
+        ("qcow2 snapshot read-write", dict(layer_buf=specs((rw, FMT_QCOW2, 0, 0, 0,
+                                                            ctypes.addressof(snap_name))), nr=1),
          errno.EROFS, "read-only"),
         ("qcow2 header check on a raw file", dict(layer_buf=specs((ro, FMT_QCOW2)), nr=1, flags=1),
          errno.EINVAL, "qcow2"),

@@ -173,7 +173,7 @@ def main():
          errno.ELOOP, "same file"),
         ("qcow2 snapshot read-write", dict(layer_buf=specs((rw, FMT_QCOW2, 0, 0, 0,
                                                             ctypes.addressof(snap_name))), nr=1),
-         errno.EROFS, "read-only"),
+         errno.EINVAL, "read-only"),
         ("qcow2 header check on a raw file", dict(layer_buf=specs((ro, FMT_QCOW2)), nr=1, flags=1),
          errno.EINVAL, "qcow2"),
         ("vmdk: fewer extent fds than the descriptor names",

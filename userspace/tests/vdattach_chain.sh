@@ -651,7 +651,7 @@ if [ -n "$shim" ]; then
 1 3 ro - $work/v/dept/dept_dev.vmdk
 2 3 ro - $work/v/gold/base_os_gold.vmdk" -r v/user_alice.vmdk
 	expect_err "attach: vmdk parentCID mismatch refused" 2 \
-		"vdattach: v/dept/bob.vmdk: parentCID $(sed -n 's/^parentCID=//p' <(strings v/dept/bob.vmdk) | head -1) does not match the CID $(sed -n 's/^CID=//p' <(strings v/dept/dept_copy.vmdk) | head -1) of its parent 'v/dept/dept_copy.vmdk': the parent changed after this delta was made (--force-parent-cid attaches it anyway)" \
+		"vdattach: v/dept/bob.vmdk: parentCID $(printf %08x 0x"$(sed -n 's/^parentCID=//p' <(strings v/dept/bob.vmdk) | head -1)") does not match the CID $(printf %08x 0x"$(sed -n 's/^CID=//p' <(strings v/dept/dept_copy.vmdk) | head -1)") of its parent 'v/dept/dept_copy.vmdk': the parent changed after this delta was made (--force-parent-cid attaches it anyway)" \
 		env LD_PRELOAD="$shim" VDA_SHIM_OUT="$work/specs.txt" "$V" attach -r v/dept/bob.vmdk
 	attach_specs "attach --force-parent-cid" \
 "flags 1 layers 3

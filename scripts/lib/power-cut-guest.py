@@ -7,7 +7,7 @@ Usage: power-cut-guest.py DEV LOG ITERATION
 Writes pseudo-random data (reproducible from ITERATION and the write's
 number, so the host can regenerate it) at random offsets of DEV with
 O_DIRECT, zeroes a range now and then (BLKZEROOUT), and fsyncs DEV after
-each batch of 1-12 operations.  A batch is appended to LOG (on a host
+each batch of 1-6 operations.  A batch is appended to LOG (on a host
 directory) and LOG fsynced before any of it is issued; "F n" follows once
 the fsync that made the first n operations durable returned.  It runs
 until the host kills the VM.
@@ -46,8 +46,8 @@ def main():
     while True:
         # announce a batch durably, then issue it, then fsync the device
         batch = []
-        for _ in range(rng.randint(1, 12)):
-            length = rng.choice([4096, 8192, 65536, 131072, 1 << 20, 3 * 4096])
+        for _ in range(rng.randint(1, 6)):
+            length = rng.choice([4096, 8192, 65536, 131072, 262144, 3 * 4096])
             # mostly a hot quarter of the disk (overwrites), sometimes anywhere
             span = size // 4 if rng.random() < 0.6 else size
             off = rng.randrange(0, (span - length) // 4096) * 4096

@@ -31,7 +31,8 @@ const struct vd_format_ops *vd_format_ops_get(unsigned int format)
 /*
  * Direct I/O constraints of a file: STATX_DIOALIGN where the filesystem
  * reports it, else the logical block size of the device below, as loop
- * does.  Returns false when the file cannot do direct I/O at all.
+ * does.  Returns false when the file cannot do direct I/O at all, or sits
+ * on a filesystem with neither (network and virtual ones): buffered there.
  */
 static bool vd_file_dio_align(struct file *file, unsigned int *off_align,
 			      unsigned int *mem_align)
@@ -55,7 +56,8 @@ static bool vd_file_dio_align(struct file *file, unsigned int *off_align,
 	else if (inode->i_sb->s_bdev)
 		*off_align = bdev_logical_block_size(inode->i_sb->s_bdev);
 	else
-		*off_align = SECTOR_SIZE;
+		return false;	/* no device, no alignment said: 9p's direct
+				 * writes from a kernel worker hang */
 	*mem_align = *off_align;
 	return true;
 }

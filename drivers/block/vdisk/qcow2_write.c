@@ -298,18 +298,41 @@ static bool vd_qcow2_can_dio(struct vd_layer *layer, u64 host, u64 len,
 	return !(iov_iter_alignment(iter) & (layer->dio_mem_align - 1));
 }
 
-/* Write @len bytes of @iter at @host. */
+static void *vd_qcow2_buf_get(struct vd_qcow2 *q);
+static void vd_qcow2_buf_put(struct vd_qcow2 *q, void *buf);
+
+/*
+ * Write @len bytes of @iter at @host: straight from the request's pages
+ * with direct I/O, else through a kernel buffer (a synchronous buffered
+ * write of bio pages hangs in some filesystems' unbuffered paths, 9p's).
+ */
 static int vd_qcow2_put_iter(struct vd_layer *layer, struct iov_iter *iter,
 			     u64 len, u64 host)
 {
+	struct vd_qcow2 *q = layer->priv;
 	struct iov_iter part = *iter;
-	int ret;
+	u64 done = 0;
+	void *buf;
+	int ret = 0;
 
 	iov_iter_truncate(&part, len);
-	ret = vd_file_write_iter(layer->files[0], &part,  host,
-				 vd_qcow2_can_dio(layer, host, len, &part));
-	if (!ret)
-		iov_iter_advance(iter, len);
+	if (vd_qcow2_can_dio(layer, host, len, &part)) {
+		ret = vd_file_write_iter(layer->files[0], &part, host, true);
+		if (!ret)
+			iov_iter_advance(iter, len);
+		return ret;
+	}
+	buf = vd_qcow2_buf_get(q);
+	while (!ret && done < len) {
+		size_t n = min(len - done, q->h.cluster_size);
+
+		if (copy_from_iter(buf, n, iter) != n)
+			ret = -EFAULT;
+		else
+			ret = vd_file_write(layer->files[0], buf, n, host + done);
+		done += n;
+	}
+	vd_qcow2_buf_put(q, buf);
 	return ret;
 }
 

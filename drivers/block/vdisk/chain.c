@@ -56,8 +56,7 @@ static bool vd_file_dio_align(struct file *file, unsigned int *off_align,
 	else if (inode->i_sb->s_bdev)
 		*off_align = bdev_logical_block_size(inode->i_sb->s_bdev);
 	else
-		return false;	/* no device, no alignment said: 9p's direct
-				 * writes from a kernel worker hang */
+		return false;	/* no device, no alignment: 9p's hung */
 	*mem_align = *off_align;
 	return true;
 }

@@ -86,6 +86,20 @@ static void vd_qcow2_l2e_load(struct vd_qcow2 *q, const u8 *slice,
 	l2e->bitmap = q->h.extended_l2 ? vd_be64(p + 8) : 0;
 }
 
+/* An entry read from disk is decoded (and so checked) before any use. */
+static int vd_qcow2_l2e_check(struct vd_layer *layer,
+			      const struct vd_qcow2_l2e *l2e)
+{
+	struct vd_qcow2 *q = layer->priv;
+	char text[160] = "";
+	struct vd_msg msg = { .buf = text, .len = sizeof(text) };
+	struct vd_qcow2_cluster c;
+
+	if (vd_qcow2_l2_entry(&q->h, l2e->raw, l2e->bitmap, &c, &msg))
+		return vd_qcow2_corrupt(layer, text, -EIO);
+	return 0;
+}
+
 static void vd_qcow2_l2e_store(struct vd_qcow2 *q, u8 *slice, unsigned int i,
 			       const struct vd_qcow2_l2e *l2e)
 {
@@ -224,9 +238,10 @@ int vd_qcow2_map_write(struct vd_layer *layer, u64 pos, u64 len,
 	}
 	spin_unlock(lock);
 	vd_mcache_put(q->cache, e);
-	if (ext->kind == VD_EXT_DATA)
-		return vd_qcow2_check_target(layer, ext->host_off, ext->len);
-	return 0;
+	ret = vd_qcow2_l2e_check(layer, &l2e);
+	if (!ret && ext->kind == VD_EXT_DATA)
+		ret = vd_qcow2_check_target(layer, ext->host_off, ext->len);
+	return ret;
 }
 
 /* --- L2 tables ------------------------------------------------------- */
@@ -298,41 +313,18 @@ static bool vd_qcow2_can_dio(struct vd_layer *layer, u64 host, u64 len,
 	return !(iov_iter_alignment(iter) & (layer->dio_mem_align - 1));
 }
 
-static void *vd_qcow2_buf_get(struct vd_qcow2 *q);
-static void vd_qcow2_buf_put(struct vd_qcow2 *q, void *buf);
-
-/*
- * Write @len bytes of @iter at @host: straight from the request's pages
- * with direct I/O, else through a kernel buffer (a synchronous buffered
- * write of bio pages hangs in some filesystems' unbuffered paths, 9p's).
- */
+/* Write @len bytes of @iter at @host, direct I/O where the file allows. */
 static int vd_qcow2_put_iter(struct vd_layer *layer, struct iov_iter *iter,
 			     u64 len, u64 host)
 {
-	struct vd_qcow2 *q = layer->priv;
 	struct iov_iter part = *iter;
-	u64 done = 0;
-	void *buf;
-	int ret = 0;
+	int ret;
 
 	iov_iter_truncate(&part, len);
-	if (vd_qcow2_can_dio(layer, host, len, &part)) {
-		ret = vd_file_write_iter(layer->files[0], &part, host, true);
-		if (!ret)
-			iov_iter_advance(iter, len);
-		return ret;
-	}
-	buf = vd_qcow2_buf_get(q);
-	while (!ret && done < len) {
-		size_t n = min(len - done, q->h.cluster_size);
-
-		if (copy_from_iter(buf, n, iter) != n)
-			ret = -EFAULT;
-		else
-			ret = vd_file_write(layer->files[0], buf, n, host + done);
-		done += n;
-	}
-	vd_qcow2_buf_put(q, buf);
+	ret = vd_file_write_iter(layer->files[0], &part, host,
+				 vd_qcow2_can_dio(layer, host, len, &part));
+	if (!ret)
+		iov_iter_advance(iter, len);
 	return ret;
 }
 
@@ -527,7 +519,7 @@ static int vd_qcow2_read_l2e(struct vd_layer *layer, struct vd_qcow2_wctx *w,
 	vd_qcow2_l2e_load(q, e->data, w->i + k, l2e);
 	spin_unlock(lock);
 	vd_mcache_put(q->cache, e);
-	return 0;
+	return vd_qcow2_l2e_check(layer, l2e);
 }
 
 /*

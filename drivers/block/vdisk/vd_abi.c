@@ -119,3 +119,88 @@ int vd_check_features(const struct vdisk_features *f)
 		return -EINVAL;
 	return 0;
 }
+
+int vd_check_job_start(const struct vdisk_job_start *j, struct vd_msg *msg)
+{
+	u32 type_flags;
+
+	if (j->flags & ~VDISK_JOB_FLAGS_ALL) {
+		vd_msg_set(msg, "job: unknown flags 0x%x",
+			   j->flags & ~VDISK_JOB_FLAGS_ALL);
+		return -EINVAL;
+	}
+	if (!VD_RESERVED_ZERO(j)) {
+		vd_msg_set(msg, "job: reserved fields must be zero");
+		return -EINVAL;
+	}
+	if (j->index < 0) {
+		vd_msg_set(msg, "job: index %d is not a device number", j->index);
+		return -EINVAL;
+	}
+	if (j->nr_layers > VDISK_MAX_LAYERS) {
+		vd_msg_set(msg, "job: nr_layers %u exceeds %u", j->nr_layers,
+			   VDISK_MAX_LAYERS);
+		return -EINVAL;
+	}
+	if (j->nr_layers && (!j->layers ||
+			     j->layer_spec_size < VD_LAYER_SPEC_SIZE_VER1 ||
+			     j->layer_spec_size > VD_STRUCT_SIZE_MAX)) {
+		vd_msg_set(msg, "job: layers pointer or layer_spec_size %u invalid",
+			   j->layer_spec_size);
+		return -EINVAL;
+	}
+	switch (j->type) {
+	case VDISK_JOB_COMMIT:
+		type_flags = VDISK_JOB_EMPTY_TOP;
+		if (j->nr_layers != 1) {
+			vd_msg_set(msg, "commit: nr_layers %u, want 1 (the target)",
+				   j->nr_layers);
+			return -EINVAL;
+		}
+		if (!j->base_level || j->base_level >= VDISK_MAX_LAYERS) {
+			vd_msg_set(msg, "commit: base_level %u is not a backing layer",
+				   j->base_level);
+			return -EINVAL;
+		}
+		break;
+	case VDISK_JOB_REBASE:
+		type_flags = VDISK_JOB_UNSAFE | VDISK_JOB_DEDUP;
+		if (j->base_level) {
+			vd_msg_set(msg, "rebase: base_level must be 0");
+			return -EINVAL;
+		}
+		if (!j->backing_name) {
+			vd_msg_set(msg, "rebase: no backing_name");
+			return -EINVAL;
+		}
+		if ((j->flags & VDISK_JOB_UNSAFE) && (j->flags & VDISK_JOB_DEDUP)) {
+			vd_msg_set(msg, "rebase: unsafe and dedup exclude each other");
+			return -EINVAL;
+		}
+		break;
+	default:
+		vd_msg_set(msg, "job: type %u is not a known job", j->type);
+		return -EINVAL;
+	}
+	if (j->flags & ~type_flags) {
+		vd_msg_set(msg, "job: flags 0x%x do not apply to a %s",
+			   j->flags & ~type_flags,
+			   j->type == VDISK_JOB_COMMIT ? "commit" : "rebase");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int vd_check_job_status(const struct vdisk_job_status *s)
+{
+	if (s->flags || s->reserved0 || !VD_RESERVED_ZERO(s) || s->index < 0)
+		return -EINVAL;
+	return 0;
+}
+
+int vd_check_job_cancel(const struct vdisk_job_cancel *c)
+{
+	if (c->flags || c->reserved0 || !VD_RESERVED_ZERO(c) || c->index < 0)
+		return -EINVAL;
+	return 0;
+}

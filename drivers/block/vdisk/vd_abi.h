@@ -21,5 +21,8 @@ int vd_check_layer_spec(const struct vdisk_layer_spec *s, unsigned int idx,
 int vd_check_detach(const struct vdisk_detach *d);
 int vd_check_status(const struct vdisk_status *s);
 int vd_check_features(const struct vdisk_features *f);
+int vd_check_job_start(const struct vdisk_job_start *j, struct vd_msg *msg);
+int vd_check_job_status(const struct vdisk_job_status *s);
+int vd_check_job_cancel(const struct vdisk_job_cancel *c);
 
 #endif /* VD_ABI_H */

@@ -60,6 +60,10 @@ enum vd_discard_mode {
 	VD_DISCARD_UNMAP,	/* contents may read back as anything */
 	VD_DISCARD_ZERO,	/* must read back as zeros, may unmap */
 	VD_DISCARD_ZERO_NOUNMAP,/* must read back as zeros, keep allocated */
+	VD_DISCARD_FALLTHROUGH,	/* whole clusters only: deallocate, so the
+				 * range reads from the backing layer again
+				 * (commit emptying the top, rebase --dedup);
+				 * partial clusters are left as they are */
 };
 
 /**
@@ -87,6 +91,13 @@ enum vd_discard_mode {
  *           @chain, which a partial cluster may need for copy-on-write);
  *           NULL if the format cannot: the device then advertises no
  *           discard
+ * @set_backing: point a writable layer at another backing file: @name
+ *           (NUL-terminated, "" for none) of format @fmt (VDISK_FMT_*,
+ *           VDISK_FMT_NONE with ""), whose layer is @parent (NULL with "";
+ *           vmdk takes its CID for parentCID).  Written and synced before
+ *           it returns; the layer's data and metadata were flushed before.
+ *           -EFBIG with @msg set if the name does not fit the header.
+ *           NULL if the format has no backing file (raw).
  */
 struct vd_format_ops {
 	unsigned int format;
@@ -101,6 +112,9 @@ struct vd_format_ops {
 	int (*flush)(struct vd_layer *layer);
 	int (*discard)(struct vd_layer *layer, const struct vd_chain *chain,
 		       u64 pos, u64 len, enum vd_discard_mode mode);
+	int (*set_backing)(struct vd_layer *layer, const char *name,
+			   unsigned int fmt, struct vd_layer *parent,
+			   struct vd_msg *msg);
 };
 
 /**

@@ -242,15 +242,158 @@ struct vdisk_status {
 	__u64 reserved[3];
 };
 
+/*
+ * Layer jobs: commit and rebase on an attached device, one job per device
+ * at a time, run by the kernel while the device keeps serving I/O.
+ */
+enum vdisk_job_type {
+	VDISK_JOB_NONE		= 0,
+	VDISK_JOB_COMMIT	= 1,	/* top (..base_level - 1) into base_level */
+	VDISK_JOB_REBASE	= 2,	/* the top onto a new backing chain */
+	VDISK_JOB_TYPE_COUNT
+};
+
+/* vdisk_job_start.flags */
+#define VDISK_JOB_EMPTY_TOP	(1U << 0)	/* commit: leave the top empty */
+#define VDISK_JOB_UNSAFE	(1U << 1)	/* rebase: pointer only, no data */
+#define VDISK_JOB_DEDUP		(1U << 2)	/* rebase: drop top clusters equal
+						 * to the new backing's data */
+#define VDISK_JOB_FLAGS_ALL	(VDISK_JOB_EMPTY_TOP | VDISK_JOB_UNSAFE | \
+				 VDISK_JOB_DEDUP)
+
+/**
+ * struct vdisk_job_start - VDISK_IOC_JOB_START: start a commit or rebase
+ * @size:        sizeof(struct vdisk_job_start)
+ * @flags:       VDISK_JOB_*; EMPTY_TOP only for a commit, UNSAFE and DEDUP
+ *               only for a rebase, not both
+ * @index:       N of /dev/vdN; the device must be attached read-write
+ * @type:        enum vdisk_job_type
+ * @base_level:  commit: level (1..nr_layers - 1) in the live stack of the
+ *               layer the data goes into; the layers between it and the
+ *               top are dropped from the stack when the job completes.
+ *               Rebase: 0.
+ * @nr_layers:   entries at @layers.  Commit: 1, the target layer again,
+ *               its fd open for writing (its file must be the one the
+ *               stack holds at @base_level).  Rebase: the new backing
+ *               chain, top first, opened read-only; 0 removes the backing
+ *               (flatten: everything the old chain shows is copied up).
+ * @layers:      user pointer to struct vdisk_layer_spec[@nr_layers]
+ * @layer_spec_size: sizeof(struct vdisk_layer_spec) as userspace knows it
+ * @msg_size:    size of the buffer at @msg, 0 for none
+ * @msg:         user pointer to a buffer that receives a NUL-terminated
+ *               explanation when the start is refused
+ * @rate_limit:  bytes per second the job may read, 0 for no limit
+ * @backing_name: user pointer to the NUL-terminated backing file name the
+ *               top's header gets (qcow2 backing file name, vmdk
+ *               parentFileNameHint), "" for none; 0 leaves the header as
+ *               it is (commit into the top's own backing file).  Required
+ *               for a rebase.
+ * @reserved:    must be 0
+ */
+struct vdisk_job_start {
+	__u32 size;
+	__u32 flags;
+	__s32 index;
+	__u32 type;
+	__u32 base_level;
+	__u32 nr_layers;
+	__u64 layers;
+	__u32 layer_spec_size;
+	__u32 msg_size;
+	__u64 msg;
+	__u64 rate_limit;
+	__u64 backing_name;
+	__u64 reserved[4];
+};
+
+/* vdisk_job_status.state */
+enum vdisk_job_state {
+	VDISK_JOB_IDLE		= 0,	/* no job since the device was attached */
+	VDISK_JOB_RUNNING	= 1,
+	VDISK_JOB_DONE		= 2,
+	VDISK_JOB_FAILED	= 3,	/* @error says why; image consistent */
+	VDISK_JOB_CANCELLED	= 4,	/* image consistent, chain unchanged */
+};
+
+/* vdisk_job_status.phase */
+enum vdisk_job_phase {
+	VDISK_JOB_PHASE_NONE	= 0,
+	VDISK_JOB_PHASE_COPY	= 1,	/* copying data into the target */
+	VDISK_JOB_PHASE_SWITCH	= 2,	/* rewriting headers, swapping layers */
+	VDISK_JOB_PHASE_DEDUP	= 3,	/* rebase --dedup: dropping equal data */
+	VDISK_JOB_PHASE_EMPTY	= 4,	/* commit: emptying the top */
+};
+
+#define VDISK_JOB_MSG_MAX	256
+
+/**
+ * struct vdisk_job_status - VDISK_IOC_JOB_STATUS: progress of the last job
+ * @size:          sizeof(struct vdisk_job_status)
+ * @flags:         must be 0
+ * @index:         N of /dev/vdN
+ * @type:          out: enum vdisk_job_type of the last job
+ * @state:         out: enum vdisk_job_state
+ * @error:         out: -errno of a failed job, else 0
+ * @phase:         out: enum vdisk_job_phase
+ * @reserved0:     0
+ * @bytes_total:   out: virtual bytes the job walks, over all its passes
+ * @bytes_done:    out: of those, walked so far (progress: done / total)
+ * @bytes_copied:  out: bytes written into the target layer
+ * @bytes_equal:   out: rebase: bytes compared equal and not copied
+ * @bytes_dropped: out: bytes deallocated in the top (dedup, EMPTY_TOP)
+ * @elapsed_ns:    out: time the job has run (or ran)
+ * @rate_limit:    out: bytes per second it is held to, 0 for none
+ * @reserved:      must be 0
+ * @msg:           out: what went wrong, NUL-terminated, "" if nothing
+ */
+struct vdisk_job_status {
+	__u32 size;
+	__u32 flags;
+	__s32 index;
+	__u32 type;
+	__u32 state;
+	__s32 error;
+	__u32 phase;
+	__u32 reserved0;
+	__u64 bytes_total;
+	__u64 bytes_done;
+	__u64 bytes_copied;
+	__u64 bytes_equal;
+	__u64 bytes_dropped;
+	__u64 elapsed_ns;
+	__u64 rate_limit;
+	__u64 reserved[3];
+	char msg[VDISK_JOB_MSG_MAX];
+};
+
+/**
+ * struct vdisk_job_cancel - VDISK_IOC_JOB_CANCEL: stop the running job
+ * @size:      sizeof(struct vdisk_job_cancel)
+ * @flags:     must be 0
+ * @index:     N of /dev/vdN
+ * @reserved0: must be 0
+ * @reserved:  must be 0
+ *
+ * Returns once the job has stopped (state CANCELLED, or DONE/FAILED if it
+ * ended first); -ENOENT if no job is running.
+ */
+struct vdisk_job_cancel {
+	__u32 size;
+	__u32 flags;
+	__s32 index;
+	__u32 reserved0;
+	__u64 reserved[2];
+};
+
 #define VDISK_IOC_MAGIC		0xDF
 
 #define VDISK_IOC_GET_FEATURES	_IOWR(VDISK_IOC_MAGIC, 0x00, struct vdisk_features)
 #define VDISK_IOC_ATTACH	_IOWR(VDISK_IOC_MAGIC, 0x01, struct vdisk_attach)
 #define VDISK_IOC_DETACH	_IOW(VDISK_IOC_MAGIC, 0x02, struct vdisk_detach)
 #define VDISK_IOC_STATUS	_IOWR(VDISK_IOC_MAGIC, 0x03, struct vdisk_status)
-/*
- * 0x10..0x1f are reserved for layer jobs: start (commit, rebase), progress
- * and cancel, and for replacing the layer stack of a live device.
- */
+#define VDISK_IOC_JOB_START	_IOW(VDISK_IOC_MAGIC, 0x10, struct vdisk_job_start)
+#define VDISK_IOC_JOB_STATUS	_IOWR(VDISK_IOC_MAGIC, 0x11, struct vdisk_job_status)
+#define VDISK_IOC_JOB_CANCEL	_IOW(VDISK_IOC_MAGIC, 0x12, struct vdisk_job_cancel)
+/* 0x13..0x1f are reserved for more layer jobs. */
 
 #endif /* _UAPI_LINUX_VDISK_H */

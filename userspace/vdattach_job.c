@@ -394,6 +394,10 @@ static int vda_job_attach_image(int ctl, const struct vda_job_opts *o, const str
 		vda_warn(o->target, "cannot be opened for writing; a %s writes to it", o->cmd);
 		return VDA_EXIT_FAILURE;
 	}
+	if (o->type == VDISK_JOB_COMMIT && d->chain.nr < 2) {
+		vda_warn(o->target, "has no backing file to commit into");
+		return VDA_EXIT_FAILURE;
+	}
 	ret = vda_attach_image_chain(ctl, o->target, &d->chain, &d->index);
 	if (ret)
 		return ret;

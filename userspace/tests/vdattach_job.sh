@@ -280,6 +280,11 @@ job type 2 flags 0 base 0 layers 2 rate 0 name 'new.qcow2'
 1 1 ro $W/a/b/base.raw
 detach 5 flags 0" "vdattach: a/top.qcow2: rebase failed: shim: boom: Input/output error"
 
+: >stack.txt
+sv commit other.raw
+expect "commit IMAGE without backing file: refused before attaching" 2 "" \
+"vdattach: other.raw: has no backing file to commit into"
+
 stack 2 a/top.qcow2 2 a/b/mid.qcow2 1 a/b/base.raw
 sv commit a/top.qcow2
 expect "commit IMAGE that is already attached: use the device" 3 "" \

@@ -754,20 +754,23 @@ static int vda_job_wait(int ctl, const struct vda_job_opts *o, const struct vda_
 	return VDA_EXIT_OK;
 }
 
-/* "the kernel's message: strerror" of a failed job. */
+/*
+ * A failed job: "the kernel's message: strerror" (the driver's messages
+ * name the job: "commit: reading ... at ...: error -5"), or "commit
+ * failed: strerror" without one.
+ */
 static void vda_job_print_failure(const char *what, const struct vdisk_job_status *s)
 {
 	int err = s->error < 0 ? -s->error : s->error;
+	const char *text = err ? strerror(err) : "no error code";
 	char msg[VDISK_JOB_MSG_MAX];
 
 	memcpy(msg, s->msg, sizeof(msg));
 	msg[sizeof(msg) - 1] = '\0';
 	if (msg[0])
-		vda_warn(what, "%s failed: %s: %s", vda_job_type_name(s->type), vda_show(msg),
-			 err ? strerror(err) : "no error code");
+		vda_warn(what, "%s: %s", vda_show(msg), text);
 	else
-		vda_warn(what, "%s failed: %s", vda_job_type_name(s->type),
-			 err ? strerror(err) : "no error code");
+		vda_warn(what, "%s failed: %s", vda_job_type_name(s->type), text);
 }
 
 /* The last line, and the exit code of the job's end. */

@@ -175,7 +175,7 @@ expect "commit refused: the kernel's message" 2 \
 VDA_SHIM_JOB=fail sv commit 5
 expect "commit fails: message and strerror, exit 2" 2 \
 "job type 1 flags 0 base 1 layers 1 rate 0 name 'b/mid.qcow2'
-0 2 rw $W/a/b/mid.qcow2" "vdattach: /dev/vd5: commit failed: shim: boom: Input/output error"
+0 2 rw $W/a/b/mid.qcow2" "vdattach: /dev/vd5: commit: shim: boom: Input/output error"
 
 VDA_SHIM_FEATURES=0x7 sv commit 5
 expect "commit without the driver's commit feature" 2 "" \
@@ -278,7 +278,7 @@ expect "rebase IMAGE that fails: still detached" 2 \
 job type 2 flags 0 base 0 layers 2 rate 0 name 'new.qcow2'
 0 2 ro $W/a/new.qcow2
 1 1 ro $W/a/b/base.raw
-detach 5 flags 0" "vdattach: a/top.qcow2: rebase failed: shim: boom: Input/output error"
+detach 5 flags 0" "vdattach: a/top.qcow2: rebase: shim: boom: Input/output error"
 
 : >stack.txt
 sv commit other.raw

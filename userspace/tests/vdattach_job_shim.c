@@ -251,7 +251,8 @@ static void fill_status(struct vdisk_job_status *s)
 		if (!strcmp(mode, "fail")) {
 			s->state = VDISK_JOB_FAILED;
 			s->error = -EIO;
-			snprintf(s->msg, sizeof(s->msg), "shim: boom");
+			snprintf(s->msg, sizeof(s->msg), "%s: shim: boom",
+				 job_type == VDISK_JOB_COMMIT ? "commit" : "rebase");
 		} else {
 			s->state = VDISK_JOB_DONE;
 		}

@@ -236,7 +236,7 @@ static int vd_job_prepare_commit(struct vd_device *vd, struct vd_job *job,
 		return -EINVAL;
 	}
 	if (target->virtual_size < top->virtual_size) {
-		vd_msg_set(msg, "commit: %s (%llu bytes) is smaller than the top (%llu bytes); grow it first",
+		vd_msg_set(msg, "commit: %s (%llu bytes) is smaller than the top (%llu bytes)",
 			   target->path, target->virtual_size, top->virtual_size);
 		return -EINVAL;
 	}

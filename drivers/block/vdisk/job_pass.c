@@ -199,8 +199,9 @@ static int vd_job_commit_window(struct vd_job_ctx *ctx,
 }
 
 /* Write @ctx->a[@off, @off + @len) into the top of @dst at @pos + @off. */
-static int vd_job_write_out(struct vd_job_ctx *ctx, const struct vd_chain *dst,
-		      u64 pos, u64 off, u64 len)
+static int vd_job_write_out(struct vd_job_ctx *ctx,
+			    const struct vd_chain *dst, u64 pos, u64 off,
+			    u64 len)
 {
 	int ret;
 

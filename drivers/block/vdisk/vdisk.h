@@ -62,10 +62,12 @@ enum vd_discard_mode {
 	VD_DISCARD_UNMAP,	/* contents may read back as anything */
 	VD_DISCARD_ZERO,	/* must read back as zeros, may unmap */
 	VD_DISCARD_ZERO_NOUNMAP,/* must read back as zeros, keep allocated */
-	VD_DISCARD_FALLTHROUGH,	/* whole clusters only: deallocate, so the
-				 * range reads from the backing layer again
-				 * (commit emptying the top, rebase --dedup);
-				 * partial clusters are left as they are */
+	/*
+	 * Whole clusters only: deallocate, so that the range reads from the
+	 * backing layer again (commit emptying the top, rebase --dedup);
+	 * partial clusters are left as they are.
+	 */
+	VD_DISCARD_FALLTHROUGH,
 };
 
 /**

@@ -590,4 +590,5 @@ const struct vd_format_ops vd_vmdk_ops = {
 	.read_run	= vd_vmdk_read_run,
 	.write_run	= vd_vmdk_write_run,
 	.flush		= vd_vmdk_flush,
+	.set_backing	= vd_vmdk_set_backing,
 };

@@ -60,7 +60,8 @@ struct vd_vmdk_ext {
 /**
  * struct vd_vmdk - state of one vmdk layer
  * @desc:       the parsed descriptor (its extent array only while opening)
- * @desc_text:  the descriptor text, kept to rewrite the CID
+ * @desc_text:  the descriptor text, kept to rewrite the CID and the parent
+ *              (embedded: all desc_len bytes of its room, NUL-padded)
  * @desc_pos:   its offset in files[0]
  * @desc_len:   its length
  * @desc_is_file: files[0] is a descriptor file (not a sparse extent)
@@ -68,7 +69,8 @@ struct vd_vmdk_ext {
  * @ext:        the extents, by @start
  * @size:       virtual bytes
  * @cache:      the device's metadata cache
- * @meta_lock:  the first write's header and descriptor updates, and flush
+ * @meta_lock:  the first write's header and descriptor updates, the
+ *              parent's rewrite (set_backing), and @desc
  * @opened_rw:  the first write marked the extents unclean and changed
  *              the CID; a clean close clears the mark
  * @grain_lock: serialise writers of one grain (hashed)
@@ -104,6 +106,11 @@ int vd_vmdk_first_write(struct vd_layer *layer, struct vd_vmdk *v);
 int vd_vmdk_write_run(struct vd_layer *layer, const struct vd_chain *chain,
 		      const struct vd_run *run, struct iov_iter *iter);
 int vd_vmdk_flush(struct vd_layer *layer);
+
+/* vmdk_backing.c */
+int vd_vmdk_set_backing(struct vd_layer *layer, const char *name,
+			unsigned int fmt, struct vd_layer *parent,
+			struct vd_msg *msg);
 
 /* A grain table entry of a cached slice: writers change it under @lock. */
 static inline u32 vd_vmdk_slice_entry(const void *slice, unsigned int i)

@@ -865,8 +865,8 @@ static int vd_qcow2_discard_step(struct vd_layer *layer, u64 pos, u64 len,
 	w.i = l2_idx & ((1U << q->slice_entries_bits) - 1);
 
 	/*
-	 * No L2 table: every cluster already falls through, which is what
-	 * FALLTHROUGH wants, and what UNMAP wants when nothing is below
+	 * No L2 table: every cluster already reads from below, which is
+	 * what show-through wants, and what UNMAP wants when nothing is below
 	 * (reads are zeros).  Creating a table to store zeros in it would
 	 * only cost a cluster.
 	 */
@@ -918,10 +918,10 @@ out_free:
  *
  * Whole clusters are unmapped, or zero-flagged where a backing file could
  * show through (v3; v2 has no zero flag and writes zeros); their clusters
- * are freed after the next flush.  FALLTHROUGH unmaps whole clusters
+ * are freed after the next flush.  Show-through unmaps whole clusters
  * whatever is below, so that the backing file shows through again (v2
  * included: it needs no zero flag).  Partial clusters are left alone by
- * a discard and FALLTHROUGH, and written with zeros by write zeroes.
+ * a discard and by show-through, and written with zeros by write zeroes.
  *
  * Return: 0 or -errno.
  */

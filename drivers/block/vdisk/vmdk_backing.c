@@ -91,7 +91,8 @@ int vd_vmdk_set_backing(struct vd_layer *layer, const char *name,
 
 	mutex_lock(&v->meta_lock);
 	if (!v->desc_text) {
-		vd_msg_set(msg, "%s: no embedded descriptor (descriptorSize 0): no room for parentFileNameHint",
+		vd_msg_set(msg,
+			   "%s: no embedded descriptor (descriptorSize 0): no room for parentFileNameHint",
 			   layer->path);
 		ret = -EFBIG;
 		goto out;

@@ -23,13 +23,13 @@
  * a directory entry never at a table that is not; a crash between the
  * steps leaks space at the end of the file, nothing more.
  *
- * Discard (FALLTHROUGH, UNMAP) clears the entries of whole grains in both
- * grain tables, through the same cached slices and under the same locks
- * as an allocating write, and queues the grains' bytes on the extent;
- * the flush punches them only after the tables no longer pointing at
- * them are synced, so a crash never leaves an entry on a hole.  Space is
- * never reused (allocation is at the end of the file), so a punched grain
- * cannot be in use again.  Write zeroes sets zeroed-grain entries (GTE 1)
+ * Discard (UNMAP, and the jobs' show-through mode) clears the entries of
+ * whole grains in both grain tables, through the same cached slices and
+ * under the same locks as an allocating write, and queues the grains'
+ * bytes on the extent; the flush punches them only after the tables no
+ * longer pointing at them are synced, so a crash never leaves an entry on
+ * a hole.  Space is never reused (allocation is at the end of the file),
+ * so a punched grain cannot be in use again.  Write zeroes sets zeroed-grain entries (GTE 1)
  * where the extent has the zeroed-grain flag, else writes zeros.
  *
  * The header's uncleanShutdown byte is set (and synced) before the first
@@ -579,7 +579,7 @@ struct vd_vmdk_dctx {
 
 /*
  * Discard whole grain @grain of sparse extent @e: its entry becomes 0
- * (FALLTHROUGH, UNMAP) or 1 (zeroed grain; ZERO_NOUNMAP keeps an
+ * (UNMAP, show-through) or 1 (zeroed grain; ZERO_NOUNMAP keeps an
  * allocated grain and writes zeros into it) in both grain tables.
  */
 static int vd_vmdk_discard_grain(struct vd_layer *layer, struct vd_vmdk *v,
@@ -693,14 +693,14 @@ static int vd_vmdk_discard_sparse(struct vd_layer *layer, const struct vd_chain 
 
 /**
  * vd_vmdk_discard() - REQ_OP_DISCARD / REQ_OP_WRITE_ZEROES, and the jobs'
- * FALLTHROUGH
+ * show-through discard
  * @layer: the writable top layer
  * @chain: its stack (copy-on-write of partial grains being zeroed)
  * @pos:   virtual offset
  * @len:   bytes
  * @mode:  what the range must read back as
  *
- * Sparse extents: whole grains become unallocated (FALLTHROUGH, UNMAP:
+ * Sparse extents: whole grains become unallocated (UNMAP, show-through:
  * the parent shows through, or zeros without one), their space punched
  * after the next flush; zeroed grains for ZERO/ZERO_NOUNMAP where the
  * extent has the flag, zeros written where it has not and at partial

@@ -159,4 +159,5 @@ static struct kunit_suite vd_fence_suite = {
 	.name = "vdisk_fence",
 	.test_cases = vd_fence_cases,
 };
+
 kunit_test_suite(vd_fence_suite);

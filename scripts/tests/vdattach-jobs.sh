@@ -110,6 +110,9 @@ expect_eq "vmdk contents after commit -d" "$(sha "$dev")" "$want"
 expect_ok "vmdk commit -b gold" vdattach commit -b base_os_gold.vmdk "$dev"
 expect_eq "vmdk contents after commit -b" "$(sha "$dev")" "$want"
 t_detach "$dev"
-vdattach info user_alice.vmdk >/dev/null || fail "vdattach info after the vmdk commits (parentCID?)"
+# attach refuses a delta whose parentCID does not match its parent's CID
+dev=$(t_attach -r user_alice.vmdk)
+expect_eq "vmdk contents attached again" "$(sha "$dev")" "$want"
+t_detach "$dev"
 qemu-img compare -q user_alice.vmdk base_os_gold.vmdk || fail "gold does not hold Alice's data"
 log "all layer jobs behaved"

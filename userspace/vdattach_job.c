@@ -81,6 +81,7 @@ static void vda_job_sleep(void)
  * @backing_format: rebase -F, or VDISK_FMT_NONE to probe NEW
  * @progress:       -p
  * @rate:           -r, bytes per second, 0 for no limit
+ * @job_id:         the number JOB_START gave the job, 0 before
  */
 struct vda_job_opts {
 	const char *cmd;
@@ -92,6 +93,7 @@ struct vda_job_opts {
 	unsigned int backing_format;
 	bool progress;
 	uint64_t rate;
+	uint64_t job_id;
 };
 
 /**
@@ -671,7 +673,7 @@ static char *vda_commit_backing_name(const struct vda_job_dev *d, unsigned int l
  * new chain).  Refusals are printed with the kernel's message, as attach
  * prints them.  Returns an exit code.
  */
-static int vda_job_start(int ctl, const struct vda_job_opts *o, const struct vda_job_dev *d,
+static int vda_job_start(int ctl, struct vda_job_opts *o, const struct vda_job_dev *d,
 			 unsigned int base_level, const struct vda_chain *layers,
 			 const char *backing_name)
 {
@@ -702,8 +704,10 @@ static int vda_job_start(int ctl, const struct vda_job_opts *o, const struct vda
 	j.rate_limit = o->rate;
 	j.backing_name = (uintptr_t)backing_name;
 	ret = vda_ioc_job_start(ctl, &j);
-	if (!ret)
+	if (!ret) {
+		o->job_id = j.id;
 		return VDA_EXIT_OK;
+	}
 	msg[sizeof(msg) - 1] = '\0';
 	if (ret == -EBUSY && !vda_ioc_job_status(ctl, d->index, &js) &&
 	    js.state == VDISK_JOB_RUNNING) {
@@ -765,6 +769,14 @@ static int vda_job_wait(int ctl, const struct vda_job_opts *o, const struct vda_
 			fprintf(stderr, "\r%s", line);
 			fflush(stderr);
 			drawn = true;
+		}
+		/* A later job (started by someone else) replaced ours. */
+		if (o->job_id && s->id && s->id != o->job_id) {
+			if (drawn)
+				fputc('\n', stderr);
+			vda_warn(d->label, "the status of job %llu was replaced by job %llu before it was read",
+				 (unsigned long long)o->job_id, (unsigned long long)s->id);
+			return VDA_EXIT_FAILURE;
 		}
 		if (s->state != VDISK_JOB_RUNNING)
 			break;
@@ -900,7 +912,7 @@ static int vda_rebase_open_new(const struct vda_job_opts *o, struct vda_job_dev 
 /* ---- commit and rebase ---- */
 
 /* Everything between the opened device and the job's start. */
-static int vda_job_prepare_and_start(int ctl, const struct vda_job_opts *o,
+static int vda_job_prepare_and_start(int ctl, struct vda_job_opts *o,
 				     struct vda_job_dev *d, struct vda_chain *layers)
 {
 	unsigned int level = 0;
@@ -1049,6 +1061,14 @@ static void vda_print_job(const char *name, const struct vdisk_job_status *s)
 	vda_job_field("state:", "%s", vda_job_state_name(s->state));
 	if (s->state == VDISK_JOB_IDLE)
 		return;
+	vda_job_field("id:", "%" PRIu64, (uint64_t)s->id);
+	vda_job_field("flags:", "%s%s%s%s",
+		      s->job_flags & VDISK_JOB_EMPTY_TOP ? "empty-top " : "",
+		      s->job_flags & VDISK_JOB_UNSAFE ? "unsafe " : "",
+		      s->job_flags & VDISK_JOB_DEDUP ? "dedup " : "",
+		      s->job_flags ? "" : "none");
+	if (s->type == VDISK_JOB_COMMIT)
+		vda_job_field("base level:", "%u", s->base_level);
 	vda_job_field("phase:", "%s", vda_job_phase_name(s->phase));
 	vda_job_field("progress:", "%.1f%%", vda_job_percent(s));
 	vda_job_bytes("total:", s->bytes_total);
@@ -1081,6 +1101,9 @@ static void vda_json_job(const char *name, const struct vdisk_job_status *s)
 	vda_json_string(vda_job_type_name(s->type));
 	printf(",\n  \"state\": ");
 	vda_json_string(vda_job_state_name(s->state));
+	printf(",\n  \"id\": %" PRIu64, (uint64_t)s->id);
+	printf(",\n  \"flags\": %u", s->job_flags);
+	printf(",\n  \"base_level\": %u", s->base_level);
 	printf(",\n  \"phase\": ");
 	vda_json_string(vda_job_phase_name(s->phase));
 	printf(",\n  \"percent\": %.1f", vda_job_percent(s));

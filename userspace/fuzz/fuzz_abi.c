@@ -96,7 +96,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (ret)
 			break;
 		CHECK(!(u.j.flags & ~VDISK_JOB_FLAGS_ALL));
-		CHECK(all_zero(u.j.reserved, 4));
+		CHECK(all_zero(u.j.reserved, 3) && !u.j.id);
 		CHECK(u.j.index >= 0);
 		CHECK(u.j.nr_layers <= VDISK_MAX_LAYERS);
 		if (u.j.nr_layers)
@@ -117,7 +117,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ret = vd_check_job_status(&u.js);
 		CHECK(ret == 0 || ret == -EINVAL);
 		if (!ret)
-			CHECK(!u.js.flags && !u.js.reserved0 && all_zero(u.js.reserved, 3) &&
+			CHECK(!u.js.flags && !u.js.reserved0 && all_zero(u.js.reserved, 1) &&
 			      u.js.index >= 0);
 		break;
 	case 7:

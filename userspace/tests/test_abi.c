@@ -236,7 +236,7 @@ static const struct {
 	{ "unknown_high_flag", { REBASE, .flags = VDISK_JOB_UNSAFE | 1U << 31 }, -EINVAL,
 	  "unknown flags 0x80000000" },
 	{ "reserved_first", { COMMIT, .reserved = { 1 } }, -EINVAL, "reserved" },
-	{ "reserved_last", { REBASE, .reserved = { 0, 0, 0, 1ULL << 63 } }, -EINVAL, "reserved" },
+	{ "reserved_last", { REBASE, .reserved = { 0, 0, 1ULL << 63 } }, -EINVAL, "reserved" },
 	{ "index_minus1", { COMMIT, .index = -1 }, -EINVAL, "index -1" },
 	{ "index_min", { REBASE, .index = INT32_MIN }, -EINVAL, "index -2147483648" },
 	{ "nr_layers_65", { REBASE, .nr_layers = VDISK_MAX_LAYERS + 1 }, -EINVAL,
@@ -272,6 +272,7 @@ static const struct {
 	  "rebase: no backing_name" },
 	{ "rebase_unsafe_dedup", { REBASE, .flags = VDISK_JOB_UNSAFE | VDISK_JOB_DEDUP },
 	  -EINVAL, "unsafe and dedup exclude each other" },
+	{ "id_set_on_the_way_in", { COMMIT, .id = 7 }, -EINVAL, "id must be zero" },
 	/* the first problem found is the one named */
 	{ "flags_before_reserved", { COMMIT, .flags = 8, .reserved = { 1 } }, -EINVAL,
 	  "unknown flags" },
@@ -331,9 +332,9 @@ VT_TEST(abi_job_status_cancel)
 	s.reserved0 = 1;
 	VT_EXPECT_EQ(vd_check_job_status(&s), -EINVAL);
 	s.reserved0 = 0;
-	s.reserved[2] = 1;
+	s.reserved[0] = 1;
 	VT_EXPECT_EQ(vd_check_job_status(&s), -EINVAL);
-	s.reserved[2] = 0;
+	s.reserved[0] = 0;
 	s.index = -1;
 	VT_EXPECT_EQ(vd_check_job_status(&s), -EINVAL);
 

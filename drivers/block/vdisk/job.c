@@ -28,6 +28,9 @@
 /* Longest backing file name a job accepts (formats have their own limit). */
 #define VD_JOB_NAME_MAX	4096
 
+/* Numbers of the jobs started since the module was loaded. */
+static atomic64_t vd_job_ids = ATOMIC64_INIT(0);
+
 static void vd_job_release(struct kref *ref)
 {
 	struct vd_job *job = container_of(ref, struct vd_job, ref);
@@ -403,6 +406,7 @@ static struct vd_job *vd_job_alloc(const struct vdisk_job_start *j)
 	job->base_level = j->base_level;
 	job->rate_limit = j->rate_limit;
 	job->state = VDISK_JOB_RUNNING;
+	job->id = atomic64_inc_return(&vd_job_ids);
 	return job;
 }
 
@@ -454,10 +458,11 @@ long vd_ioc_job_start(void __user *argp)
 		if (!ret)
 			ret = vd_job_launch(vd, job);
 		if (!ret) {
-			pr_info("vd%d: %s started%s%s\n", vd->index,
-				vd_job_name(j.type),
+			pr_info("vd%d: %s %llu started%s%s\n", vd->index,
+				vd_job_name(j.type), job->id,
 				job->backing_name ? ", backing file " : "",
 				job->backing_name ?: "");
+			j.id = job->id;
 			job = NULL;	/* the device's now */
 		}
 	}
@@ -470,7 +475,8 @@ out:
 	}
 	vd_job_put(job);
 	kfree(msgbuf);
-	return ret;
+	/* The job runs: tell the caller its number even if that copy fails. */
+	return ret ? ret : vd_copy_out(argp, &j, sizeof(j));
 }
 
 /* The device's job with a reference, or NULL; @vd_ctl_mutex held. */
@@ -531,6 +537,9 @@ long vd_ioc_job_status(void __user *argp)
 		s.bytes_equal = job->equal;
 		s.bytes_dropped = job->dropped;
 		s.rate_limit = job->rate_limit;
+		s.id = job->id;
+		s.job_flags = job->flags;
+		s.base_level = job->base_level;
 		end = job->ended ? job->ended : ktime_get();
 		s.elapsed_ns = ktime_to_ns(ktime_sub(end, job->started));
 		memcpy(s.msg, job->msg, sizeof(s.msg));

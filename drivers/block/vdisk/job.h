@@ -25,6 +25,7 @@
  * @ref:         the device holds one, status and cancel one each while
  *               they look
  * @vd:          the device
+ * @id:          the job's number (vdisk_job_start.id)
  * @type:        VDISK_JOB_COMMIT or VDISK_JOB_REBASE
  * @flags:       VDISK_JOB_*
  * @base_level:  commit: level of @target in the stack
@@ -55,6 +56,7 @@
 struct vd_job {
 	struct kref ref;
 	struct vd_device *vd;
+	u64 id;
 	u32 type;
 	u32 flags;
 	unsigned int base_level;

@@ -129,8 +129,8 @@ int vd_check_job_start(const struct vdisk_job_start *j, struct vd_msg *msg)
 			   j->flags & ~VDISK_JOB_FLAGS_ALL);
 		return -EINVAL;
 	}
-	if (!VD_RESERVED_ZERO(j)) {
-		vd_msg_set(msg, "job: reserved fields must be zero");
+	if (!VD_RESERVED_ZERO(j) || j->id) {
+		vd_msg_set(msg, "job: reserved fields and id must be zero");
 		return -EINVAL;
 	}
 	if (j->index < 0) {
@@ -193,6 +193,7 @@ int vd_check_job_start(const struct vdisk_job_start *j, struct vd_msg *msg)
 
 int vd_check_job_status(const struct vdisk_job_status *s)
 {
+	/* The out members (id, job_flags, ...) may hold anything on the way in. */
 	if (s->flags || s->reserved0 || !VD_RESERVED_ZERO(s) || s->index < 0)
 		return -EINVAL;
 	return 0;

@@ -288,6 +288,9 @@ enum vdisk_job_type {
  *               parentFileNameHint), "" for none; 0 leaves the header as
  *               it is (commit into the top's own backing file).  Required
  *               for a rebase.
+ * @id:          out: the job's number, unique since the module was
+ *               loaded; VDISK_IOC_JOB_STATUS reports it, so a caller can
+ *               tell its job from a later one; must be 0 in
  * @reserved:    must be 0
  */
 struct vdisk_job_start {
@@ -303,7 +306,8 @@ struct vdisk_job_start {
 	__u64 msg;
 	__u64 rate_limit;
 	__u64 backing_name;
-	__u64 reserved[4];
+	__u64 id;
+	__u64 reserved[3];
 };
 
 /* vdisk_job_status.state */
@@ -343,6 +347,9 @@ enum vdisk_job_phase {
  * @bytes_dropped: out: bytes deallocated in the top (dedup, EMPTY_TOP)
  * @elapsed_ns:    out: time the job has run (or ran)
  * @rate_limit:    out: bytes per second it is held to, 0 for none
+ * @id:            out: the job's number (vdisk_job_start.id), 0 if none
+ * @job_flags:     out: the VDISK_JOB_* flags it was started with
+ * @base_level:    out: a commit's base_level, else 0
  * @reserved:      must be 0
  * @msg:           out: what went wrong, NUL-terminated, "" if nothing
  */
@@ -362,7 +369,10 @@ struct vdisk_job_status {
 	__u64 bytes_dropped;
 	__u64 elapsed_ns;
 	__u64 rate_limit;
-	__u64 reserved[3];
+	__u64 id;
+	__u32 job_flags;
+	__u32 base_level;
+	__u64 reserved[1];
 	char msg[VDISK_JOB_MSG_MAX];
 };
 
@@ -391,7 +401,7 @@ struct vdisk_job_cancel {
 #define VDISK_IOC_ATTACH	_IOWR(VDISK_IOC_MAGIC, 0x01, struct vdisk_attach)
 #define VDISK_IOC_DETACH	_IOW(VDISK_IOC_MAGIC, 0x02, struct vdisk_detach)
 #define VDISK_IOC_STATUS	_IOWR(VDISK_IOC_MAGIC, 0x03, struct vdisk_status)
-#define VDISK_IOC_JOB_START	_IOW(VDISK_IOC_MAGIC, 0x10, struct vdisk_job_start)
+#define VDISK_IOC_JOB_START	_IOWR(VDISK_IOC_MAGIC, 0x10, struct vdisk_job_start)
 #define VDISK_IOC_JOB_STATUS	_IOWR(VDISK_IOC_MAGIC, 0x11, struct vdisk_job_status)
 #define VDISK_IOC_JOB_CANCEL	_IOW(VDISK_IOC_MAGIC, 0x12, struct vdisk_job_cancel)
 /* 0x13..0x1f are reserved for more layer jobs. */

@@ -39,11 +39,11 @@ for e in json.load(sys.stdin):
         print("yes" if e["depth"] == 0 and e["present"] else "no")' "$2"
 }
 
-pattern_file pat 16
+pattern_file pat 4
 
 for fmt in qcow2 vmdk; do
-	qemu-img create -q -f $fmt base.$fmt 64M
-	qemu-io -f $fmt -c 'write -P 0x5b 0 48m' base.$fmt >/dev/null
+	qemu-img create -q -f $fmt base.$fmt 16M
+	qemu-io -f $fmt -c 'write -P 0x5b 0 12m' base.$fmt >/dev/null
 	qemu-img convert -O raw base.$fmt base.raw
 	cp base.$fmt base0.$fmt
 
@@ -55,10 +55,10 @@ for fmt in qcow2 vmdk; do
 
 		# --- commit -d: the top's data go into the base, the top empties
 		dev=$(t_attach top.$fmt)
-		dd if=pat of="$dev" bs=1M count=16 oflag=direct status=none
+		dd if=pat of="$dev" bs=1M count=4 oflag=direct status=none
 		blockdev --flushbufs "$dev"
 		cp base.raw want.raw
-		dd if=pat of=want.raw bs=1M count=16 conv=notrunc status=none
+		dd if=pat of=want.raw bs=1M count=4 conv=notrunc status=none
 		sync
 		used=$(du -k top.$fmt | cut -f1)
 		vdattach commit -d "$dev" || fail "$name: commit -d"
@@ -71,19 +71,19 @@ for fmt in qcow2 vmdk; do
 		expect_eq "$name: bytes the top holds after commit -d" "$(own top.$fmt)" 0
 		sync
 		used2=$(du -k top.$fmt | cut -f1)
-		[ "$used2" -lt $((used - 12 * 1024)) ] || fail "$name: top uses $used2 KiB after commit -d, $used before"
+		[ "$used2" -lt $((used - 3 * 1024)) ] || fail "$name: top uses $used2 KiB after commit -d, $used before"
 		# vmdk: the base's CID changed, the top's parentCID with it
 		dev=$(t_attach -r top.$fmt)
 		t_detach "$dev"
 		log "ok $name commit -d: top $used -> $used2 KiB"
 
-		# --- rebase --dedup onto a raw copy that differs at 20..22 MiB
+		# --- rebase --dedup onto a raw copy that differs at 5..6 MiB
 		cp want.raw other.raw
-		dd if=/dev/urandom of=other.raw bs=1M count=2 seek=20 conv=notrunc status=none
+		dd if=/dev/urandom of=other.raw bs=1M count=1 seek=5 conv=notrunc status=none
 		dev=$(t_attach top.$fmt)
-		dd if=pat of="$dev" bs=1M count=4 seek=40 oflag=direct status=none
-		dd if=want.raw of="$dev" bs=1M count=1 skip=30 seek=30 oflag=direct status=none
-		dd if=pat of=want.raw bs=1M count=4 seek=40 conv=notrunc status=none
+		dd if=pat of="$dev" bs=1M count=1 seek=10 oflag=direct status=none
+		dd if=want.raw of="$dev" bs=1M count=1 skip=7 seek=7 oflag=direct status=none
+		dd if=pat of=want.raw bs=1M count=1 seek=10 conv=notrunc status=none
 		blockdev --flushbufs "$dev"
 		vdattach rebase -b other.raw -F raw --dedup "$dev" || fail "$name: rebase --dedup"
 		same "$dev" want.raw "$name: after rebase --dedup"
@@ -107,23 +107,23 @@ for fmt in qcow2 vmdk; do
 			cmp got.raw want.raw >/dev/null || fail "$name: top after rebase: $(cmp got.raw want.raw 2>&1)"
 			rm -f got.raw
 		fi
-		expect_eq "$name: a range equal to the new backing dropped" "$(own_at "$img" $((30 * M)))" no
-		expect_eq "$name: a range the new backing lacks copied" "$(own_at "$img" $((21 * M)))" yes
-		expect_eq "$name: own data kept" "$(own_at "$img" $((41 * M)))" yes
+		expect_eq "$name: a range equal to the new backing dropped" "$(own_at "$img" $((7 * M)))" no
+		expect_eq "$name: a range the new backing lacks copied" "$(own_at "$img" $((5 * M + M / 2)))" yes
+		expect_eq "$name: own data kept" "$(own_at "$img" $((10 * M + M / 2)))" yes
 
 		# --- rebase onto nothing: everything copied up, no backing file
 		dev=$(t_attach -F raw top.$fmt)
 		vdattach rebase -b "" "$dev" || fail "$name: rebase -b ''"
 		same "$dev" want.raw "$name: after rebase onto nothing"
 		# a discard now reads zeros: nothing below
-		blkdiscard -o $((44 * M)) -l $M "$dev" || fail "$name: blkdiscard"
-		dd if=/dev/zero of=want.raw bs=1M count=1 seek=44 conv=notrunc status=none
+		blkdiscard -o $((13 * M)) -l $M "$dev" || fail "$name: blkdiscard"
+		dd if=/dev/zero of=want.raw bs=1M count=1 seek=13 conv=notrunc status=none
 		same "$dev" want.raw "$name: discard without a backing file"
 		t_detach "$dev"
 		expect_eq "$name: no backing file" "$(info top.$fmt backing-filename)" ""
 		check top.$fmt
 		qemu-img compare -q -F raw top.$fmt want.raw || fail "$name: top without backing"
-		expect_eq "$name: discarded range unallocated" "$(own_at top.$fmt $((44 * M)))" no
+		expect_eq "$name: discarded range unallocated" "$(own_at top.$fmt $((13 * M)))" no
 		log "ok $name rebase --dedup, rebase onto nothing"
 		rm -f top.$fmt want.raw other.raw check.out
 	done
@@ -134,7 +134,7 @@ for fmt in qcow2 vmdk; do
 		qemu-img create -q -f vmdk -b base.vmdk -F vmdk top.vmdk
 		pcid=$(strings top.vmdk | sed -n 's/^parentCID=//p')
 		dev=$(t_attach top.vmdk)
-		dd if=pat of="$dev" bs=1M count=2 oflag=direct status=none
+		dd if=pat of="$dev" bs=1M count=1 oflag=direct status=none
 		vdattach commit "$dev" || fail "vmdk commit"
 		t_detach "$dev"
 		bcid=$(strings base.vmdk | sed -n 's/^CID=//p' | head -1)

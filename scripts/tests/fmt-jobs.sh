@@ -102,10 +102,12 @@ for fmt in qcow2 vmdk; do
 		fi
 		img=top.$fmt
 		if [ $fmt = vmdk ]; then
+			# qemu reads no vmdk delta over a non-vmdk parent (no CID to
+			# check): the contents through vdisk, the map through qemu-img
 			img=--image-opts=driver=vmdk,file.filename=top.vmdk,backing.driver=raw,backing.file.filename=other.raw
-			qemu-img convert -O raw --image-opts "${img#--image-opts=}" got.raw
-			cmp got.raw want.raw >/dev/null || fail "$name: top after rebase: $(cmp got.raw want.raw 2>&1)"
-			rm -f got.raw
+			dev=$(t_attach -r -F raw top.vmdk)
+			same "$dev" want.raw "$name: top after rebase, attached again"
+			t_detach "$dev"
 		fi
 		expect_eq "$name: a range equal to the new backing dropped" "$(own_at "$img" $((7 * M)))" no
 		expect_eq "$name: a range the new backing lacks copied" "$(own_at "$img" $((5 * M + M / 2)))" yes

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# desc: the formats' side of commit and rebase: qcow2 (v3, v2, extended L2) and vmdk tops emptied by commit -d (clusters fall through again, space punched), rebased with --dedup and onto nothing; the header names the new backing (qemu-img info), vmdk parentCID follows the base's new CID, qemu-img check and compare
+# desc: the formats' side of commit and rebase: qcow2 (v3, v2, extended L2) and vmdk tops emptied by commit -d (clusters fall through again, space punched), qcow2 v3 and vmdk rebased with --dedup and onto nothing; the header names the new backing (qemu-img info), vmdk parentCID follows the base's new CID, qemu-img check and compare
 . "$(dirname "$0")/lib.sh"
 cd "$T_DIR"
 
@@ -76,6 +76,11 @@ for fmt in qcow2 vmdk; do
 		dev=$(t_attach -r top.$fmt)
 		t_detach "$dev"
 		log "ok $name commit -d: top $used -> $used2 KiB"
+		# the rebases use the formats as v3 does: once per format is enough
+		if [ -n "$opts" ]; then
+			rm -f top.$fmt want.raw
+			continue
+		fi
 
 		# --- rebase --dedup onto a raw copy that differs at 5..6 MiB
 		cp want.raw other.raw

@@ -12,7 +12,8 @@
  * and success never does; what is accepted keeps the promises of
  * vd_qcow2.h (tables inside the file, L1 covering the size, aligned
  * offsets, strings terminated, consistent subcluster bitmaps, record
- * lengths within the buffer).
+ * lengths within the buffer); an accepted header rebuilt for another
+ * backing file by vd_qcow2_set_backing() is accepted again, same image.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -71,6 +72,49 @@ static void check_header(const struct vd_qcow2_header *h, u64 file_size)
 	CHECK(strlen(h->backing_format) <= VD_QCOW2_FORMAT_NAME_MAX);
 	CHECK(strlen(h->data_file_name) <= VD_QCOW2_BACKING_NAME_MAX);
 	CHECK(h->has_data_file == !!(h->incompatible_features & VD_QCOW2_INCOMPAT_DATA_FILE));
+}
+
+/*
+ * vd_qcow2_set_backing() on an accepted header: the result is accepted
+ * again with the new name and format and the same geometry, or refused
+ * with -EFBIG for want of room.
+ */
+static void check_set_backing(const struct vd_qcow2_header *h, const uint8_t *p,
+			      size_t n, u64 file_size)
+{
+	static struct vd_qcow2_header h2;
+	static char longest[VD_QCOW2_BACKING_NAME_MAX + 1];
+	const char *names[] = { "", "base.qcow2", "/a dir/b.raw", longest };
+	const char *formats[] = { "qcow2", "raw", NULL, "vmdk" };
+	const char *name = names[n % 4], *format = formats[(n / 4) % 4];
+	size_t len = n < h->cluster_size ? n : h->cluster_size, wl;
+	uint8_t *old = malloc(len), *out = malloc(len);
+	int ret;
+
+	memset(longest, 'n', VD_QCOW2_BACKING_NAME_MAX);
+	memcpy(old, p, len);
+	ret = vd_qcow2_set_backing(old, len, h, name, format, out, &wl, &msg);
+	check_said(ret);
+	if (ret) {
+		CHECK(ret == -EFBIG && wl == 0);
+		goto out;
+	}
+	CHECK(wl <= len && (wl == len || !(wl & 511)));
+	for (size_t i = wl; i < len; i++)
+		CHECK(out[i] == 0);
+	ret = vd_qcow2_parse_header(out, len, file_size, &h2, &msg);
+	check_said(ret);
+	CHECK(ret == 0);
+	CHECK(!strcmp(h2.backing_name, name));
+	CHECK(!strcmp(h2.backing_format, name[0] && format ? format : ""));
+	CHECK(h2.size == h->size && h2.l1_offset == h->l1_offset && h2.l1_size == h->l1_size);
+	CHECK(h2.refcount_table_offset == h->refcount_table_offset);
+	CHECK(h2.incompatible_features == h->incompatible_features);
+	CHECK(!strcmp(h2.data_file_name, h->data_file_name));
+	CHECK(h2.compression_type == h->compression_type);
+out:
+	free(old);
+	free(out);
 }
 
 /* A geometry from input bytes when the header was refused. */
@@ -201,6 +245,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fake_header(&h, data, hlen);
 	} else {
 		check_header(&h, file_size);
+		check_set_backing(&h, data, hlen, file_size);
 	}
 	data += hlen;
 	size -= hlen;

@@ -9,7 +9,9 @@
  * overreads); a refusal always says why and success never does; what is
  * accepted keeps the promises of vd_vmdk.h (extents inside the text and
  * of positive size adding up, strings terminated, tables inside the file,
- * powers of two, grains inside the file).
+ * powers of two, grains inside the file); an accepted descriptor given
+ * another parent by vd_vmdk_set_parent() is accepted again, with that
+ * parent, as the same disk, and needs exactly the room it said.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -36,6 +38,52 @@ static void check_said(int ret)
 static bool fits(u64 off, u64 len, u64 limit)
 {
 	return off <= limit && len <= limit - off;
+}
+
+/*
+ * vd_vmdk_set_parent() on an accepted descriptor: the result parses, says
+ * what was asked, and describes the same disk.
+ */
+static void check_set_parent(const char *text, size_t n, const struct vd_vmdk_desc *was)
+{
+	static struct vd_vmdk_extent ext2[MAX_EXT];
+	static char longest[VD_VMDK_NAME_MAX + 1];
+	struct vd_vmdk_desc d2 = { .ext = ext2 };
+	const char *hints[] = { "", "base.vmdk", "../a dir/b=c.vmdk", longest };
+	const char *hint = hints[n % 4];
+	u32 cid = (u32)(n * 2654435761U);
+	size_t room, len, lines = 1, i;
+	char *out;
+	int ret;
+
+	memset(longest, 'x', VD_VMDK_NAME_MAX);
+	/* every parentCID / parentFileNameHint line is replaced: room for all */
+	for (i = 0; i < n; i++)
+		lines += text[i] == '\n';
+	room = n + 64 + lines * (strlen(hint) + 64);
+	out = malloc(room);
+	ret = vd_vmdk_set_parent(text, n, cid, hint, out, room, &len, &msg);
+	check_said(ret);
+	CHECK(ret == 0 && len <= room);
+	free(out);
+	out = malloc(len ? len : 1);
+	ret = vd_vmdk_set_parent(text, n, cid, hint, out, len, &len, &msg);
+	check_said(ret);
+	CHECK(ret == 0);
+	ret = vd_vmdk_parse_descriptor(out, len, &d2, MAX_EXT, &msg);
+	check_said(ret);
+	CHECK(ret == 0);
+	CHECK(d2.parent_cid == cid && d2.cid == was->cid);
+	CHECK(d2.has_parent == (hint[0] != '\0'));
+	CHECK(!strcmp(d2.parent_hint, hint));
+	CHECK(d2.nr_extents == was->nr_extents && d2.sectors == was->sectors);
+	CHECK(d2.create_type == was->create_type && d2.version == was->version);
+	if (len) {
+		ret = vd_vmdk_set_parent(text, n, cid, hint, out, len - 1, &len, &msg);
+		check_said(ret);
+		CHECK(ret == -EFBIG);
+	}
+	free(out);
 }
 
 static void fuzz_desc(const uint8_t *p, size_t n)
@@ -79,6 +127,7 @@ static void fuzz_desc(const uint8_t *p, size_t n)
 	}
 	CHECK(files == d.nr_files);
 	CHECK(sum == d.sectors && d.sectors <= (~0ULL >> 9));
+	check_set_parent(copy, n, &d);
 	free(copy);
 }
 

@@ -19,6 +19,7 @@
  *     write gets the bit written again, so ours cannot have undone it.
  * Nothing else writes there: allocations never land in cluster 0.
  */
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 
 #include "mcache.h"
@@ -63,6 +64,7 @@ int vd_qcow2_set_backing_file(struct vd_layer *layer, const char *name,
 	struct file *file = layer->files[0];
 	const char *format = NULL;
 	size_t len, write_len;
+	unsigned int noio;
 	u64 file_size;
 	u8 *old, *new;
 	int ret;
@@ -88,7 +90,9 @@ int vd_qcow2_set_backing_file(struct vd_layer *layer, const char *name,
 		goto out_free;
 	}
 
+	/* Writers flush under flush_lock: reclaim must not write through us. */
 	mutex_lock(&rw->flush_lock);
+	noio = memalloc_noio_save();
 	if (READ_ONCE(layer->broken)) {
 		vd_msg_set(msg, "%s: the image is marked corrupt", layer->path);
 		ret = -EIO;
@@ -141,6 +145,7 @@ int vd_qcow2_set_backing_file(struct vd_layer *layer, const char *name,
 	WRITE_ONCE(q->h.backing_len, check->backing_len);
 	up_write(&rw->meta_rwsem);
 out:
+	memalloc_noio_restore(noio);
 	mutex_unlock(&rw->flush_lock);
 out_free:
 	kvfree(new);

@@ -313,16 +313,34 @@ static bool vd_qcow2_can_dio(struct vd_layer *layer, u64 host, u64 len,
 	return !(iov_iter_alignment(iter) & (layer->dio_mem_align - 1));
 }
 
+static int vd_qcow2_put_buf(struct vd_layer *layer, void *buf, size_t len,
+			    u64 host);
+
 /* Write @len bytes of @iter at @host, direct I/O where the file allows. */
 static int vd_qcow2_put_iter(struct vd_layer *layer, struct iov_iter *iter,
 			     u64 len, u64 host)
 {
 	struct iov_iter part = *iter;
+	bool dio;
 	int ret;
 
 	iov_iter_truncate(&part, len);
-	ret = vd_file_write_iter(layer->files[0], &part, host,
-				 vd_qcow2_can_dio(layer, host, len, &part));
+	dio = vd_qcow2_can_dio(layer, host, len, &part);
+	/*
+	 * A kernel buffer (a job's copy, write zeroes) comes as a kvec,
+	 * whose pages direct I/O cannot take before 6.3 (6.1 fails the
+	 * write with -EFAULT): one segment goes as pages, more buffered.
+	 */
+	if (dio && iov_iter_is_kvec(&part)) {
+		if (part.nr_segs == 1 &&
+		    part.kvec->iov_len - part.iov_offset >= len)
+			ret = vd_qcow2_put_buf(layer, part.kvec->iov_base +
+					       part.iov_offset, len, host);
+		else
+			ret = vd_file_write_iter(layer->files[0], &part, host, false);
+	} else {
+		ret = vd_file_write_iter(layer->files[0], &part, host, dio);
+	}
 	if (!ret)
 		iov_iter_advance(iter, len);
 	return ret;

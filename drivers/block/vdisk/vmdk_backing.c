@@ -19,6 +19,7 @@
  * the rewrite may move), so neither undoes the other.
  */
 #include <linux/fs.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 
 #include "vmdk.h"
@@ -76,6 +77,7 @@ int vd_vmdk_set_backing(struct vd_layer *layer, const char *name,
 	struct vd_vmdk_desc *nd = NULL;
 	char *out = NULL, *kept;
 	size_t room, len;
+	unsigned int noio;
 	int ret;
 
 	if (!layer->writable)
@@ -89,7 +91,12 @@ int vd_vmdk_set_backing(struct vd_layer *layer, const char *name,
 		mutex_unlock(&pv->meta_lock);
 	}
 
+	/*
+	 * meta_lock is also taken by the first write of a request: memory
+	 * reclaim below must not write back through this device.
+	 */
 	mutex_lock(&v->meta_lock);
+	noio = memalloc_noio_save();
 	if (!v->desc_text) {
 		vd_msg_set(msg,
 			   "%s: no embedded descriptor (descriptorSize 0): no room for parentFileNameHint",
@@ -146,6 +153,7 @@ int vd_vmdk_set_backing(struct vd_layer *layer, const char *name,
 	nd->ext = NULL;
 	v->desc = *nd;
 out:
+	memalloc_noio_restore(noio);
 	mutex_unlock(&v->meta_lock);
 	if (nd)
 		kvfree(nd->ext);

@@ -621,8 +621,9 @@ static int vd_vmdk_discard_grain(struct vd_layer *layer, struct vd_vmdk *v,
 	mutex_lock(&e->lock);
 	if (kind == VD_VMDK_GRAIN_DATA) {
 		if (!e->frees) {
+			/* under locks the I/O path takes: no reclaim through us */
 			e->frees = kmalloc_array(VD_VMDK_MAX_FREES, sizeof(*e->frees),
-						 GFP_KERNEL);
+						 GFP_NOIO);
 			if (!e->frees) {
 				ret = -ENOMEM;
 				goto out_unlock;

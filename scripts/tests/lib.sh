@@ -206,9 +206,11 @@ t_nr_layers() {
 # 0 and print its one line "<cmd> <dev>: done: N bytes copied, N equal,
 # N dropped in S s (R MiB/s)".  Not in a subshell: sets JOB_LINE,
 # JOB_COPIED, JOB_EQUAL, JOB_DROPPED, JOB_SECS, JOB_KIBS (KiB/s copied).
+# Killed (a failure) after T_JOB_TIMEOUT seconds, default 600.
 t_job() {
 	local out rc=0 re
-	out=$(vdattach "$@" 2>&1) || rc=$?
+	out=$(timeout "${T_JOB_TIMEOUT:-600}" vdattach "$@" 2>&1) || rc=$?
+	[ $rc != 124 ] || fail "vdattach $* still running after ${T_JOB_TIMEOUT:-600} s: $out"
 	[ $rc = 0 ] || fail "vdattach $* exited $rc: $out"
 	re='done: ([0-9]+) bytes copied, ([0-9]+) (bytes )?equal, ([0-9]+) (bytes )?dropped in ([0-9.]+) s'
 	JOB_LINE=$(echo "$out" | grep -E "$re" | tail -1)

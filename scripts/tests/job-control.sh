@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# desc: layer job control: a second job is EBUSY (exit 3), cancel of a rate-limited rebase leaves chain and content as they were, job --json sane, detach during a job refused (or waits), read-only devices refuse jobs
+. "$(dirname "$0")/lib.sh"
+cd "$T_DIR"
+
+M=$((1 << 20))
+B_MIB=$(t_size 32 256)
+# the job must outlast the checks below: B_MIB MiB to copy at 1 MiB/s
+trap 'pkill -P $$ -x vdattach 2>/dev/null; wait; t_cleanup' EXIT
+
+# job_field DEV KEY...: the first of KEYs in "vdattach job --json DEV"
+# (top level or under "job"); state and type as lower-case names
+job_field() {
+	local dev=$1
+	shift
+	vdattach job --json "$dev" | python3 -c '
+import json, sys
+j = json.load(sys.stdin)
+if isinstance(j.get("job"), dict):
+    j = j["job"]
+names = {"state": ["idle", "running", "done", "failed", "cancelled"],
+         "type": ["none", "commit", "rebase"]}
+for k in sys.argv[1:]:
+    for kk in (k, k.replace("_", "-"), k.replace("bytes_", "")):
+        if kk in j:
+            v = j[kk]
+            if k in names and isinstance(v, int):
+                v = names[k][v]
+            if isinstance(v, str):
+                v = v.lower().replace("canceled", "cancelled")
+            print(v)
+            sys.exit(0)
+print("MISSING:" + ",".join(sys.argv[1:]))
+' "$@" || fail "vdattach job --json $dev"
+}
+
+# wait_state DEV STATE: up to 20 s
+wait_state() {
+	local s
+	for _ in $(seq 200); do
+		s=$(job_field "$1" state)
+		[ "$s" = "$2" ] && return 0
+		sleep 0.1
+	done
+	fail "job state on $1 is '$s', not '$2'"
+}
+
+# bg_rebase DEV: a rebase onto disk-a at 1 MiB/s in the background
+bg_rebase() {
+	rm -f bg.rc
+	(vdattach rebase -b disk-a.qcow2 -F qcow2 -r 1M "$1" >bg.out 2>&1; echo $? >bg.rc) &
+	BG=$!
+	wait_state "$1" running
+}
+
+qemu-img create -q -f qcow2 disk-a.qcow2 256M
+dev=$(t_attach disk-a.qcow2)
+head -c $((16 * M)) /dev/urandom | dd of="$dev" bs=1M oflag=direct iflag=fullblock status=none
+t_detach "$dev"
+qemu-img create -q -f qcow2 -b disk-a.qcow2 -F qcow2 disk-b.qcow2
+dev=$(t_attach disk-b.qcow2)
+head -c $((B_MIB * M)) /dev/urandom | dd of="$dev" bs=1M seek=64 oflag=direct iflag=fullblock status=none
+t_detach "$dev"
+qemu-img create -q -f qcow2 -b disk-b.qcow2 -F qcow2 disk-c.qcow2
+cp --sparse=always disk-c.qcow2 orig-c.qcow2
+orig=$(t_raw_md5 disk-c.qcow2)
+
+dev=$(t_attach disk-c.qcow2)
+expect_eq "job state before any job" "$(job_field "$dev" state)" idle
+log "vdattach job (idle): $(vdattach job "$dev" 2>&1 | tr '\n' ' ')"
+rc=0; out=$(vdattach cancel "$dev" 2>&1) || rc=$?
+log "cancel without a job: exit $rc: $out"
+[ $rc != 0 ] || fail "vdattach cancel without a running job exited 0"
+
+# ---- a running rebase: a second job is EBUSY, status fields sane ----
+bg_rebase "$dev"
+expect_fail_with 3 "[Bb]usy|running" vdattach commit "$dev"
+expect_fail_with 3 "[Bb]usy|running" vdattach rebase -b disk-a.qcow2 -F qcow2 "$dev"
+expect_fail_with 3 "[Bb]usy|running" vdattach rebase -u -b disk-a.qcow2 -F qcow2 "$dev"
+expect_eq "job type" "$(job_field "$dev" type)" rebase
+expect_eq "job rate limit" "$(job_field "$dev" rate_limit)" $M
+total=$(job_field "$dev" bytes_total)
+done1=$(job_field "$dev" bytes_done)
+sleep 3
+done2=$(job_field "$dev" bytes_done)
+copied=$(job_field "$dev" bytes_copied)
+log "job --json while running: total $total, done $done1 -> $done2 in 3 s, copied $copied"
+log "vdattach job: $(vdattach job "$dev" 2>&1 | tr '\n' ' ')"
+[[ $total =~ ^[0-9]+$ && $done1 =~ ^[0-9]+$ && $done2 =~ ^[0-9]+$ && $copied =~ ^[0-9]+$ ]] ||
+	fail "job --json byte counts: total '$total' done '$done1' '$done2' copied '$copied'"
+[ "$total" -gt 0 ] && [ "$done2" -le "$total" ] || fail "bytes_done $done2 of bytes_total $total"
+[ "$done2" -gt "$done1" ] || fail "no progress in 3 s: bytes_done $done1 -> $done2"
+[ "$copied" -le $((6 * M)) ] || fail "-r 1M: $copied bytes copied after ~3 s"
+expect_eq "layers while the job runs" "$(t_nr_layers "$dev")" 3
+
+# ---- cancel: chain, backing and content as before ----
+vdattach cancel "$dev" || fail "vdattach cancel exited $?"
+expect_eq "job state after cancel" "$(job_field "$dev" state)" cancelled
+wait $BG
+log "the cancelled rebase command: exit $(cat bg.rc): $(cat bg.out)"
+[ "$(cat bg.rc)" != 0 ] || fail "the cancelled vdattach rebase exited 0"
+expect_eq "layers after cancel" "$(t_nr_layers "$dev")" 3
+expect_eq "device after cancel" "$(t_dev_md5 "$dev")" "$orig"
+t_detach "$dev"
+t_check_clean disk-c.qcow2
+expect_eq "backing after cancel" "$(t_info disk-c.qcow2 backing-filename)" disk-b.qcow2
+t_compare disk-c.qcow2 orig-c.qcow2
+expect_eq "view after cancel" "$(t_raw_md5 disk-c.qcow2)" "$orig"
+log "ok cancel"
+
+# ---- detach while a job runs: refused with EBUSY, or waits ----
+dev=$(t_attach disk-c.qcow2)
+bg_rebase "$dev"
+rc=0; out=$(timeout 120 vdattach detach "$dev" 2>&1) || rc=$?
+case $rc in
+3)	log "detach during a job: refused, exit 3: $out"
+	[ -b "$dev" ] || fail "device gone after a refused detach"
+	expect_eq "job state after the refused detach" "$(job_field "$dev" state)" running
+	vdattach cancel "$dev" || fail "cancel after the refused detach"
+	wait $BG
+	t_detach "$dev" ;;
+0)	wait $BG
+	log "detach during a job: exit 0 (waited or cancelled); the job's command exit $(cat bg.rc): $(cat bg.out)"
+	for _ in $(seq 100); do [ -b "$dev" ] || break; sleep 0.05; done
+	[ ! -b "$dev" ] || fail "device still there after detach exited 0" ;;
+*)	fail "detach during a job exited $rc: $out" ;;
+esac
+t_check_clean disk-c.qcow2
+t_compare disk-c.qcow2 orig-c.qcow2
+log "disk-c's backing after the detach case: $(t_info disk-c.qcow2 backing-filename)"
+
+# ---- read-only devices and impossible jobs are refused ----
+sum=$(sha disk-c.qcow2)
+dev=$(t_attach -r disk-c.qcow2)
+expect_fail_with 2 "." vdattach commit "$dev"
+expect_fail_with 2 "." vdattach commit -b disk-a.qcow2 "$dev"
+expect_fail_with 2 "." vdattach rebase -b disk-a.qcow2 -F qcow2 "$dev"
+expect_eq "job state on the read-only device" "$(job_field "$dev" state)" idle
+t_detach "$dev"
+expect_eq "disk-c after refused jobs" "$(sha disk-c.qcow2)" "$sum"
+dev=$(t_attach disk-a.qcow2)
+expect_fail_with 2 "." vdattach commit "$dev"	# nothing to commit into
+t_detach "$dev"
+rc=0; vdattach rebase -u --dedup -b disk-a.qcow2 -F qcow2 disk-c.qcow2 >/dev/null 2>&1 || rc=$?
+[ $rc = 1 ] || [ $rc = 2 ] || fail "rebase -u --dedup exited $rc, want 1 or 2"
+expect_eq "disk-c after refused jobs" "$(sha disk-c.qcow2)" "$sum"
+log "ok refusals"
+rm -f ./*.qcow2

@@ -6,7 +6,8 @@ cd "$T_DIR"
 M=$((1 << 20))
 B_MIB=$(t_size 32 256)
 # the job must outlast the checks below: B_MIB MiB to copy at 1 MiB/s
-trap 'pkill -P $$ -x vdattach 2>/dev/null; wait; t_cleanup' EXIT
+# a failure while a job runs: cancel it so that cleanup can detach
+trap 'for d in $(t_vdevs_of "$T_DIR"); do vdattach cancel "$d" >/dev/null 2>&1; done; wait; t_cleanup' EXIT
 
 # job_field DEV KEY...: the first of KEYs in "vdattach job --json DEV"
 # (top level or under "job"); state and type as lower-case names

@@ -36,19 +36,21 @@ fill() {
 	t_detach "$dev"
 }
 
-# mkchain FMT SIZE NAME...: NAME[0].FMT the base, each next one an overlay
-# on the one before
-mkchain() {
-	local fmt=$1 size=$2 prev=
+# layer IMG PARENT|SIZE WRITES...: create IMG (format from its name) as an
+# overlay on PARENT or, given a size, without backing, then do the writes.
+# Each overlay is made after its parent is written: a vmdk delta records
+# its parent's CID, which the parent's first write changes.
+layer() {
+	local img=$1 p=$2
 	shift 2
-	for n in "$@"; do
-		if [ -z "$prev" ]; then
-			qemu-img create -q -f "$fmt" "$n" "$size"
-		else
-			qemu-img create -q -f "${n##*.}" -b "$prev" -F "${prev##*.}" "$n"
-		fi
-		prev=$n
-	done
+	if [ -f "$p" ]; then
+		qemu-img create -q -f "${img##*.}" -b "$p" -F "${p##*.}" "$img"
+	elif [ "${img##*.}" = raw ]; then
+		truncate -s "$p" "$img"
+	else
+		qemu-img create -q -f "${img##*.}" "$img" "$p"
+	fi
+	fill "$img" "$@"
 }
 
 # refcopy DIR FILES...: sparse copies for the qemu-img side
@@ -90,10 +92,9 @@ else
 fi
 
 # ---- 1. qcow2, 3 layers: commit -b base, mid dropped ----
-mkchain qcow2 "$SIZE" base.qcow2 mid.qcow2 top.qcow2
-fill base.qcow2 "${BASE_W[@]}"
-fill mid.qcow2 "${MID_W[@]}"
-fill top.qcow2 "${TOP_W[@]}"
+layer base.qcow2 "$SIZE" "${BASE_W[@]}"
+layer mid.qcow2 base.qcow2 "${MID_W[@]}"
+layer top.qcow2 mid.qcow2 "${TOP_W[@]}"
 view=$(t_raw_md5 top.qcow2)
 refcopy q base.qcow2 mid.qcow2 top.qcow2
 
@@ -140,10 +141,8 @@ rm -rf q ./*.qcow2
 S=128M
 B_W=("rand 0 $((8 * M))" "rand $((64 * M)) $((2 * M))")
 T_W=("rand $((4 * M)) $M" "wz $((64 * M)) $((512 * K))" "rand $((65 * M + 100)) 5000" "rand $((100 * M)) $((4 * M))")
-truncate -s $S base.raw
-fill base.raw "${B_W[@]}"
-qemu-img create -q -f qcow2 -b base.raw -F raw top.qcow2
-fill top.qcow2 "${T_W[@]}"
+layer base.raw $S "${B_W[@]}"
+layer top.qcow2 base.raw "${T_W[@]}"
 view=$(t_raw_md5 top.qcow2)
 refcopy q base.raw top.qcow2
 dev=$(t_attach top.qcow2)
@@ -160,10 +159,9 @@ log "ok raw base: $JOB_COPIED bytes copied"
 rm -rf q base.raw top.qcow2
 
 # ---- 4. vmdk, 3 layers: commit -b base, parentCID follows ----
-mkchain vmdk $S base.vmdk mid.vmdk top.vmdk
-fill base.vmdk "${B_W[@]}"
-fill mid.vmdk "rand $((6 * M)) $((4 * M))" "rand $((64 * M + 4 * K)) $((8 * K))"
-fill top.vmdk "${T_W[@]}"
+layer base.vmdk $S "${B_W[@]}"
+layer mid.vmdk base.vmdk "rand $((6 * M)) $((4 * M))" "rand $((64 * M + 4 * K)) $((8 * K))"
+layer top.vmdk mid.vmdk "${T_W[@]}"
 view=$(t_raw_md5 top.vmdk)
 refcopy q base.vmdk mid.vmdk top.vmdk
 dev=$(t_attach top.vmdk)

@@ -25,7 +25,7 @@
 DEFINE_MUTEX(vd_ctl_mutex);
 
 /* Copy a size-headed struct: its first u32 says how large userspace's is. */
-static int vd_copy_in(void *dst, size_t ksize, void __user *src)
+int vd_copy_in(void *dst, size_t ksize, void __user *src)
 {
 	u32 usize;
 
@@ -37,7 +37,7 @@ static int vd_copy_in(void *dst, size_t ksize, void __user *src)
 }
 
 /* Copy out at most what userspace's struct can hold. */
-static int vd_copy_out(void __user *dst, const void *src, size_t ksize)
+int vd_copy_out(void __user *dst, const void *src, size_t ksize)
 {
 	u32 usize = *(const u32 *)src;
 
@@ -58,7 +58,8 @@ static long vd_ioc_get_features(void __user *argp)
 	f.abi_version = VDISK_ABI_VERSION;
 	f.max_layers = VDISK_MAX_LAYERS;
 	f.features = VDISK_FEAT_RAW | VDISK_FEAT_QCOW2 | VDISK_FEAT_VMDK |
-		     VDISK_FEAT_DISCARD | VDISK_FEAT_QCOW2_WRITE;
+		     VDISK_FEAT_DISCARD | VDISK_FEAT_QCOW2_WRITE |
+		     VDISK_FEAT_COMMIT | VDISK_FEAT_REBASE;
 	return vd_copy_out(argp, &f, sizeof(f));
 }
 
@@ -124,6 +125,65 @@ err:
 	return ret;
 }
 
+/**
+ * vd_layer_from_user() - open one layer of a user layer spec array
+ * @specs:     user pointer to the array
+ * @i:         which entry
+ * @spec_size: size of one entry as userspace knows it
+ * @level:     the layer's position in the stack, for messages
+ * @writable:  the layer will be written
+ * @allow_dio: direct I/O where the files allow it
+ * @cache:     the device's metadata cache
+ * @msg:       explanation on failure
+ *
+ * Return: the layer, or an ERR_PTR with @msg saying why.
+ */
+struct vd_layer *vd_layer_from_user(const void __user *specs, unsigned int i,
+				    unsigned int spec_size, unsigned int level,
+				    bool writable, bool allow_dio,
+				    struct vd_mcache *cache, struct vd_msg *msg)
+{
+	struct vd_open_args args = { .index = level, .msg = msg, .cache = cache };
+	struct vdisk_layer_spec spec;
+	char *snapshot = NULL;
+	struct vd_layer *layer;
+	struct file **files;
+	unsigned int nr;
+	int ret;
+
+	ret = copy_struct_from_user(&spec, sizeof(spec),
+				    specs + (size_t)i * spec_size, spec_size);
+	if (ret) {
+		if (ret == -E2BIG)
+			vd_msg_set(msg, "layer %u: unknown fields set", level);
+		return ERR_PTR(ret);
+	}
+	ret = vd_check_layer_spec(&spec, level, msg);
+	if (ret)
+		return ERR_PTR(ret);
+	if (spec.snapshot) {
+		if (writable) {
+			vd_msg_set(msg, "layer %u: snapshots attach read-only", level);
+			return ERR_PTR(-EINVAL);
+		}
+		snapshot = strndup_user(u64_to_user_ptr(spec.snapshot), 1024);
+		if (IS_ERR(snapshot)) {
+			vd_msg_set(msg, "layer %u: bad snapshot name", level);
+			return ERR_CAST(snapshot);
+		}
+		args.snapshot = snapshot;
+	}
+	ret = vd_get_layer_files(&spec, level, writable, &files, &nr, msg);
+	if (ret) {
+		kfree(snapshot);
+		return ERR_PTR(ret);
+	}
+	layer = vd_layer_open(files, nr, spec.format, writable, allow_dio, &args);
+	kfree(snapshot);
+	kfree(files);
+	return layer;
+}
+
 static int vd_build_chain(const struct vdisk_attach *a, struct vd_mcache *cache,
 			  struct vd_chain **out, struct vd_msg *msg)
 {
@@ -137,48 +197,12 @@ static int vd_build_chain(const struct vdisk_attach *a, struct vd_mcache *cache,
 	if (!chain)
 		return -ENOMEM;
 	for (i = 0; i < a->nr_layers; i++) {
-		struct vd_open_args args = { .index = i, .msg = msg, .cache = cache };
-		struct vdisk_layer_spec spec;
-		char *snapshot = NULL;
 		struct vd_layer *layer;
-		struct file **files;
-		unsigned int nr;
-		bool writable = i == 0 && !read_only;
 
-		ret = copy_struct_from_user(&spec, sizeof(spec),
-					    specs + (size_t)i * a->layer_spec_size,
-					    a->layer_spec_size);
-		if (ret) {
-			if (ret == -E2BIG)
-				vd_msg_set(msg, "layer %u: unknown fields set", i);
-			goto err;
-		}
-		ret = vd_check_layer_spec(&spec, i, msg);
-		if (ret)
-			goto err;
-		if (spec.snapshot) {
-			if (writable) {
-				vd_msg_set(msg, "layer %u: snapshots attach read-only", i);
-				ret = -EINVAL;
-				goto err;
-			}
-			snapshot = strndup_user(u64_to_user_ptr(spec.snapshot), 1024);
-			if (IS_ERR(snapshot)) {
-				ret = PTR_ERR(snapshot);
-				vd_msg_set(msg, "layer %u: bad snapshot name", i);
-				goto err;
-			}
-			args.snapshot = snapshot;
-		}
-		ret = vd_get_layer_files(&spec, i, writable, &files, &nr, msg);
-		if (ret) {
-			kfree(snapshot);
-			goto err;
-		}
-		layer = vd_layer_open(files, nr, spec.format, writable,
-				      !(a->flags & VDISK_ATTACH_NO_DIO), &args);
-		kfree(snapshot);
-		kfree(files);
+		layer = vd_layer_from_user(specs, i, a->layer_spec_size, i,
+					   i == 0 && !read_only,
+					   !(a->flags & VDISK_ATTACH_NO_DIO),
+					   cache, msg);
 		if (IS_ERR(layer)) {
 			ret = PTR_ERR(layer);
 			goto err;
@@ -200,16 +224,16 @@ err:
  * buffer and always NUL-terminated.  Best effort: the attach's own error is
  * what the caller gets back either way.
  */
-static void vd_copy_msg_out(const struct vdisk_attach *a, char *msg)
+void vd_copy_msg_out(u64 uptr, u32 size, char *msg)
 {
 	size_t len;
 
-	if (!a->msg || !a->msg_size)
+	if (!uptr || !size)
 		return;
-	len = min_t(size_t, a->msg_size - 1, strlen(msg));
+	len = min_t(size_t, size - 1, strlen(msg));
 	msg[len] = '\0';
-	if (copy_to_user(u64_to_user_ptr(a->msg), msg, len + 1))
-		pr_debug("attach message not delivered: bad msg pointer\n");
+	if (copy_to_user(u64_to_user_ptr(uptr), msg, len + 1))
+		pr_debug("message not delivered: bad msg pointer\n");
 }
 
 static long vd_ioc_attach(void __user *argp)
@@ -265,7 +289,7 @@ static long vd_ioc_attach(void __user *argp)
 out:
 	if (ret && msgbuf[0]) {
 		pr_warn_ratelimited("attach failed: %s (%d)\n", msgbuf, ret);
-		vd_copy_msg_out(&a, msgbuf);
+		vd_copy_msg_out(a.msg, a.msg_size, msgbuf);
 	}
 	vd_mcache_destroy(cache);
 	kfree(msgbuf);
@@ -349,6 +373,7 @@ static long vd_ioc_status(void __user *argp)
 	s.nr_layers = vd->chain->nr;
 	s.capacity = get_capacity(vd->disk) << SECTOR_SHIFT;
 	s.dev_flags = (vd_chain_top(vd->chain)->writable ? 0 : VDISK_DEV_READ_ONLY) |
+		      (vd_job_running(vd) ? VDISK_DEV_JOB_RUNNING : 0) |
 		      (vd->flags & VDISK_ATTACH_PARTSCAN ? VDISK_DEV_PARTSCAN : 0) |
 		      (vd->flags & VDISK_ATTACH_AUTOCLEAR ? VDISK_DEV_AUTOCLEAR : 0);
 	s.open_count = vd->open_count;
@@ -399,6 +424,16 @@ static long vd_ctl_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		if (!capable(CAP_SYS_ADMIN))
 			return -EPERM;
 		return vd_ioc_detach(argp);
+	case _IOC_NR(VDISK_IOC_JOB_STATUS):
+		return vd_ioc_job_status(argp);
+	case _IOC_NR(VDISK_IOC_JOB_START):
+		if (!capable(CAP_SYS_ADMIN))
+			return -EPERM;
+		return vd_ioc_job_start(argp);
+	case _IOC_NR(VDISK_IOC_JOB_CANCEL):
+		if (!capable(CAP_SYS_ADMIN))
+			return -EPERM;
+		return vd_ioc_job_cancel(argp);
 	default:
 		return -ENOTTY;
 	}
@@ -428,6 +463,9 @@ int vd_ctl_init(void)
 	BUILD_BUG_ON(sizeof(struct vdisk_detach) != 32);
 	BUILD_BUG_ON(sizeof(struct vdisk_layer_info) != 304);
 	BUILD_BUG_ON(sizeof(struct vdisk_status) != 88);
+	BUILD_BUG_ON(sizeof(struct vdisk_job_start) != 96);
+	BUILD_BUG_ON(sizeof(struct vdisk_job_status) != 368);
+	BUILD_BUG_ON(sizeof(struct vdisk_job_cancel) != 32);
 	return misc_register(&vd_ctl_misc);
 }
 

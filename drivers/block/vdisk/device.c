@@ -79,6 +79,7 @@ static const struct block_device_operations vd_bdev_ops = {
 /* Tear down a device taken out of the index; vd_ctl_mutex not needed. */
 static void vd_device_destroy(struct vd_device *vd)
 {
+	vd_job_stop(vd);		/* cancels a running commit/rebase */
 	del_gendisk(vd->disk);		/* drains all I/O */
 	vd_chain_free(vd->chain);
 	vd->chain = NULL;
@@ -129,11 +130,42 @@ int vd_device_remove(struct vd_device *vd, bool lazy)
 		mutex_unlock(&vd->lock);
 		return lazy ? 0 : -EBUSY;
 	}
+	/* A job ends by itself or by a cancel, not by a detach. */
+	if (vd_job_running(vd)) {
+		mutex_unlock(&vd->lock);
+		return -EBUSY;
+	}
 	vd->state = VD_STATE_REMOVING;
 	mutex_unlock(&vd->lock);
 	idr_remove(&vd_index_idr, vd->index);
 	vd_device_destroy(vd);
 	return 0;
+}
+
+/**
+ * vd_device_swap_chain() - serve another stack of layers
+ * @vd:    the device
+ * @chain: the new stack, same top layer and size; the device owns it now
+ *
+ * The queue is frozen meanwhile, so no request runs with either stack
+ * half seen.  The caller must not hold a fence window (a waiting request
+ * holds the queue's usage counter).
+ *
+ * Return: the old stack, for the caller to free.
+ */
+struct vd_chain *vd_device_swap_chain(struct vd_device *vd,
+				      struct vd_chain *chain)
+{
+	struct request_queue *q = vd->disk->queue;
+	struct vd_chain *old;
+
+	blk_mq_freeze_queue(q);
+	mutex_lock(&vd->lock);
+	old = vd->chain;
+	vd->chain = chain;
+	mutex_unlock(&vd->lock);
+	blk_mq_unfreeze_queue(q);
+	return old;
 }
 
 /* Called with vd_ctl_mutex held.  Returns NULL if there is none. */
@@ -197,6 +229,7 @@ int vd_device_create(struct vd_chain *chain, struct vd_mcache *mcache,
 	kref_init(&vd->ref);
 	mutex_init(&vd->lock);
 	INIT_WORK(&vd->remove_work, vd_device_remove_work);
+	vd_fence_init(&vd->fence);
 	vd->flags = flags;
 	vd->state = VD_STATE_LIVE;
 

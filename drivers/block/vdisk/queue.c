@@ -45,6 +45,7 @@ struct vd_aio {
  * @allocated:   a run went to the format's write_run (metadata changed)
  * @inline_used: @inline_aio is taken (only the work touches this)
  * @chain:       layers the request is served from
+ * @fence:       the request's place in the device's job fence
  * @bvec:        bio_vec array built for a multi-bio request, or NULL
  * @iter:        the whole request buffer; runs take copies of it
  * @inline_aio:  the first run needs no allocation
@@ -58,6 +59,7 @@ struct vd_cmd {
 	bool allocated;
 	bool inline_used;
 	struct vd_chain *chain;
+	struct vd_fence_entry fence;
 	struct bio_vec *bvec;
 	struct iov_iter iter;
 	struct vd_aio inline_aio;
@@ -85,9 +87,12 @@ static void vd_cmd_set_error(struct vd_cmd *cmd, int err)
 static void vd_cmd_put(struct vd_cmd *cmd)
 {
 	struct request *rq = blk_mq_rq_from_pdu(cmd);
+	struct vd_device *vd = rq->q->queuedata;
 
-	if (atomic_dec_and_test(&cmd->pending))
+	if (atomic_dec_and_test(&cmd->pending)) {
+		vd_fence_exit(&vd->fence, &cmd->fence);
 		blk_mq_complete_request(rq);
+	}
 }
 
 static void vd_complete_rq(struct request *rq)
@@ -327,6 +332,13 @@ static void vd_cmd_work(struct work_struct *work)
 	unsigned int noio;
 	int ret;
 
+	/*
+	 * While a commit or rebase runs, stay out of the window it works on;
+	 * a flush has no range and never waits.
+	 */
+	vd_fence_enter(&vd->fence, &cmd->fence,
+		       (u64)blk_rq_pos(rq) << SECTOR_SHIFT,
+		       op == REQ_OP_FLUSH ? 0 : blk_rq_bytes(rq));
 	/*
 	 * The request holds the queue's usage counter, and the chain is only
 	 * replaced with the queue frozen: it cannot change under us.

@@ -29,6 +29,7 @@
 #include <linux/rcupdate.h>
 #include <linux/workqueue.h>
 
+#include "fence.h"
 #include "vd_pure.h"
 #include "vd_walk.h"
 #include "../../../include/uapi/linux/vdisk.h"
@@ -37,6 +38,7 @@
 
 struct vd_layer;
 struct vd_chain;
+struct vd_job;
 
 struct vd_mcache;
 struct iov_iter;
@@ -60,10 +62,12 @@ enum vd_discard_mode {
 	VD_DISCARD_UNMAP,	/* contents may read back as anything */
 	VD_DISCARD_ZERO,	/* must read back as zeros, may unmap */
 	VD_DISCARD_ZERO_NOUNMAP,/* must read back as zeros, keep allocated */
-	VD_DISCARD_FALLTHROUGH,	/* whole clusters only: deallocate, so the
-				 * range reads from the backing layer again
-				 * (commit emptying the top, rebase --dedup);
-				 * partial clusters are left as they are */
+	/*
+	 * Whole clusters only: deallocate, so that the range reads from the
+	 * backing layer again (commit emptying the top, rebase --dedup);
+	 * partial clusters are left as they are.
+	 */
+	VD_DISCARD_FALLTHROUGH,
 };
 
 /**
@@ -183,6 +187,10 @@ enum vd_state {
  * @remove_work: detaches an autoclear device after its last close
  * @ref:        lifetime of this struct: the index holds one reference, a
  *              queued @remove_work another
+ * @job:        the running or last layer job (commit, rebase), NULL if
+ *              none since attach; set and cleared under @lock, the job
+ *              itself freed only once its thread has ended
+ * @fence:      keeps guest requests out of the job's window (fence.h)
  */
 struct vd_device {
 	int index;
@@ -196,6 +204,8 @@ struct vd_device {
 	struct vd_mcache *mcache;
 	struct work_struct remove_work;
 	struct kref ref;
+	struct vd_job *job;
+	struct vd_fence fence;
 };
 
 /* main.c */
@@ -208,6 +218,20 @@ extern unsigned int vd_cache_kib;
 int vd_ctl_init(void);
 void vd_ctl_exit(void);
 extern struct mutex vd_ctl_mutex;
+int vd_copy_in(void *dst, size_t ksize, void __user *src);
+int vd_copy_out(void __user *dst, const void *src, size_t ksize);
+void vd_copy_msg_out(u64 uptr, u32 size, char *msg);
+struct vd_layer *vd_layer_from_user(const void __user *specs, unsigned int i,
+				    unsigned int spec_size, unsigned int level,
+				    bool writable, bool allow_dio,
+				    struct vd_mcache *cache, struct vd_msg *msg);
+
+/* job.c */
+long vd_ioc_job_start(void __user *argp);
+long vd_ioc_job_status(void __user *argp);
+long vd_ioc_job_cancel(void __user *argp);
+bool vd_job_running(struct vd_device *vd);
+void vd_job_stop(struct vd_device *vd);
 
 /* device.c */
 int vd_device_create(struct vd_chain *chain, struct vd_mcache *mcache,
@@ -216,6 +240,8 @@ int vd_device_create(struct vd_chain *chain, struct vd_mcache *mcache,
 int vd_device_remove(struct vd_device *vd, bool lazy);
 struct vd_device *vd_device_find(int index, bool next);
 void vd_device_put(struct vd_device *vd);
+struct vd_chain *vd_device_swap_chain(struct vd_device *vd,
+				      struct vd_chain *chain);
 void vd_device_remove_all(void);
 int vd_blkdev_major(void);
 int vd_blkdev_init(void);
@@ -259,6 +285,8 @@ int vd_file_write_iter(struct file *file, struct iov_iter *iter, u64 pos,
 		       bool direct);
 int vd_chain_read(const struct vd_chain *chain, unsigned int level, u64 pos,
 		  void *buf, size_t len);
+int vd_chain_write(const struct vd_chain *chain, u64 pos, const void *buf,
+		   size_t len);
 void vd_layer_broken(struct vd_layer *layer, const char *why);
 
 #endif /* VDISK_H */

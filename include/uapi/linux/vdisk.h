@@ -256,8 +256,8 @@ enum vdisk_job_type {
 /* vdisk_job_start.flags */
 #define VDISK_JOB_EMPTY_TOP	(1U << 0)	/* commit: leave the top empty */
 #define VDISK_JOB_UNSAFE	(1U << 1)	/* rebase: pointer only, no data */
-#define VDISK_JOB_DEDUP		(1U << 2)	/* rebase: drop top clusters equal
-						 * to the new backing's data */
+/* rebase: also drop top clusters equal to the new backing's data */
+#define VDISK_JOB_DEDUP		(1U << 2)
 #define VDISK_JOB_FLAGS_ALL	(VDISK_JOB_EMPTY_TOP | VDISK_JOB_UNSAFE | \
 				 VDISK_JOB_DEDUP)
 

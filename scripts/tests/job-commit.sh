@@ -91,7 +91,28 @@ else
 	SIZE=256M
 fi
 
-# ---- 1. qcow2, 3 layers: commit -b base, mid dropped ----
+# ---- 1. raw base <- qcow2 top: commit -d into the raw file ----
+S=128M
+B_W=("rand 0 $((8 * M))" "rand $((64 * M)) $((2 * M))")
+T_W=("rand $((4 * M)) $M" "wz $((64 * M)) $((512 * K))" "rand $((65 * M + 100)) 5000" "rand $((100 * M)) $((4 * M))")
+layer base.raw $S "${B_W[@]}"
+layer top.qcow2 base.raw "${T_W[@]}"
+view=$(t_raw_md5 top.qcow2)
+refcopy q base.raw top.qcow2
+dev=$(t_attach top.qcow2)
+t_job commit -d "$dev"
+expect_eq "device after commit -d into raw" "$(t_dev_md5 "$dev")" "$view"
+t_detach "$dev"
+expect_eq "raw base = the old top view" "$(md5sum base.raw | cut -d' ' -f1)" "$view"
+expect_eq "top's backing after commit into raw" "$(t_info top.qcow2 backing-filename)" base.raw
+(cd q && qemu-img commit -q top.qcow2) || fail "qemu-img commit top.qcow2 (raw base)"
+expect_empty_top top.qcow2 q/top.qcow2
+t_check_clean top.qcow2
+t_compare base.raw q/base.raw
+log "ok raw base: $JOB_COPIED bytes copied"
+rm -rf q base.raw top.qcow2
+
+# ---- 2. qcow2, 3 layers: commit -b base, mid dropped ----
 layer base.qcow2 "$SIZE" "${BASE_W[@]}"
 layer mid.qcow2 base.qcow2 "${MID_W[@]}"
 layer top.qcow2 mid.qcow2 "${TOP_W[@]}"
@@ -117,7 +138,7 @@ t_check_clean top.qcow2
 t_compare base.qcow2 q/base.qcow2
 log "ok qcow2 commit -b base: $JOB_COPIED bytes copied; du base $(t_du_k base.qcow2) KiB (qemu-img's $(t_du_k q/base.qcow2) KiB)"
 
-# ---- 2. the same top, now on base only: new writes, commit -d ----
+# ---- 3. the same top, now on base only: new writes, commit -d ----
 fill top.qcow2 "${TOP2_W[@]}"
 view2=$(t_raw_md5 top.qcow2)
 refcopy q base.qcow2 top.qcow2
@@ -136,27 +157,6 @@ t_check_clean top.qcow2
 t_compare base.qcow2 q/base.qcow2
 log "ok qcow2 commit -d"
 rm -rf q ./*.qcow2
-
-# ---- 3. raw base <- qcow2 top: commit -d into the raw file ----
-S=128M
-B_W=("rand 0 $((8 * M))" "rand $((64 * M)) $((2 * M))")
-T_W=("rand $((4 * M)) $M" "wz $((64 * M)) $((512 * K))" "rand $((65 * M + 100)) 5000" "rand $((100 * M)) $((4 * M))")
-layer base.raw $S "${B_W[@]}"
-layer top.qcow2 base.raw "${T_W[@]}"
-view=$(t_raw_md5 top.qcow2)
-refcopy q base.raw top.qcow2
-dev=$(t_attach top.qcow2)
-t_job commit -d "$dev"
-expect_eq "device after commit -d into raw" "$(t_dev_md5 "$dev")" "$view"
-t_detach "$dev"
-expect_eq "raw base = the old top view" "$(md5sum base.raw | cut -d' ' -f1)" "$view"
-expect_eq "top's backing after commit into raw" "$(t_info top.qcow2 backing-filename)" base.raw
-(cd q && qemu-img commit -q top.qcow2) || fail "qemu-img commit top.qcow2 (raw base)"
-expect_empty_top top.qcow2 q/top.qcow2
-t_check_clean top.qcow2
-t_compare base.raw q/base.raw
-log "ok raw base: $JOB_COPIED bytes copied"
-rm -rf q base.raw top.qcow2
 
 # ---- 4. vmdk, 3 layers: commit -b base, parentCID follows ----
 layer base.vmdk $S "${B_W[@]}"

@@ -46,12 +46,19 @@ wait_state() {
 	fail "job state on $1 is '$s', not '$2'"
 }
 
+# bg_job DEV VDATTACH-ARGS...: a job at 1 MiB/s in the background, running
+bg_job() {
+	local dev=$1
+	shift
+	rm -f bg.rc
+	(vdattach "$@" -r 1M "$dev" >bg.out 2>&1; echo $? >bg.rc) &
+	BG=$!
+	wait_state "$dev" running
+}
+
 # bg_rebase DEV: a rebase onto disk-a at 1 MiB/s in the background
 bg_rebase() {
-	rm -f bg.rc
-	(vdattach rebase -b disk-a.qcow2 -F qcow2 -r 1M "$1" >bg.out 2>&1; echo $? >bg.rc) &
-	BG=$!
-	wait_state "$1" running
+	bg_job "$1" rebase -b disk-a.qcow2 -F qcow2
 }
 
 qemu-img create -q -f qcow2 disk-a.qcow2 256M
@@ -72,6 +79,48 @@ log "vdattach job (idle): $(vdattach job "$dev" 2>&1 | tr '\n' ' ')"
 rc=0; out=$(vdattach cancel "$dev" 2>&1) || rc=$?
 log "cancel without a job: exit $rc: $out"
 [ $rc != 0 ] || fail "vdattach cancel without a running job exited 0"
+t_detach "$dev"
+
+# ---- a running commit: EBUSY for a second job, cancel keeps the view ----
+qemu-img create -q -f qcow2 -b disk-a.qcow2 -F qcow2 cm-top.qcow2
+dev=$(t_attach cm-top.qcow2)
+head -c $((B_MIB * M)) /dev/urandom | dd of="$dev" bs=1M seek=8 oflag=direct iflag=fullblock status=none
+view=$(t_dev_md5 "$dev")
+bg_job "$dev" commit
+expect_fail_with 3 "[Bb]usy|running" vdattach commit "$dev"
+expect_fail_with 3 "[Bb]usy|running" vdattach rebase -b disk-a.qcow2 -F qcow2 "$dev"
+expect_eq "job type" "$(job_field "$dev" type)" commit
+expect_eq "job rate limit" "$(job_field "$dev" rate_limit)" $M
+sleep 2
+vdattach cancel "$dev" || fail "vdattach cancel (commit) exited $?"
+expect_eq "job state after cancel (commit)" "$(job_field "$dev" state)" cancelled
+copied=$(job_field "$dev" bytes_copied)
+wait $BG
+log "the cancelled commit: $copied bytes copied; command exit $(cat bg.rc): $(cat bg.out)"
+[ "$(cat bg.rc)" != 0 ] || fail "the cancelled vdattach commit exited 0"
+[ "$copied" -lt $((B_MIB * M)) ] || fail "the commit was not cancelled in time ($copied bytes copied)"
+expect_eq "layers after a cancelled commit" "$(t_nr_layers "$dev")" 2
+echo 3 >/proc/sys/vm/drop_caches
+expect_eq "device after a cancelled commit" "$(t_dev_md5 "$dev")" "$view"
+t_detach "$dev"
+t_check_clean cm-top.qcow2
+t_check_clean disk-a.qcow2
+expect_eq "backing after a cancelled commit" "$(t_info cm-top.qcow2 backing-filename)" disk-a.qcow2
+expect_eq "view after a cancelled commit" "$(t_raw_md5 cm-top.qcow2)" "$view"
+log "ok cancel of a commit"
+# disk-a now holds part of the commit: make the rebase chain afresh
+qemu-img create -q -f qcow2 disk-a.qcow2 256M
+dev=$(t_attach disk-a.qcow2)
+head -c $((16 * M)) /dev/urandom | dd of="$dev" bs=1M oflag=direct iflag=fullblock status=none
+t_detach "$dev"
+qemu-img create -q -f qcow2 -b disk-a.qcow2 -F qcow2 disk-b.qcow2
+dev=$(t_attach disk-b.qcow2)
+head -c $((B_MIB * M)) /dev/urandom | dd of="$dev" bs=1M seek=64 oflag=direct iflag=fullblock status=none
+t_detach "$dev"
+qemu-img create -q -f qcow2 -b disk-b.qcow2 -F qcow2 disk-c.qcow2
+cp --sparse=always disk-c.qcow2 orig-c.qcow2
+orig=$(t_raw_md5 disk-c.qcow2)
+dev=$(t_attach disk-c.qcow2)
 
 # ---- a running rebase: a second job is EBUSY, status fields sane ----
 bg_rebase "$dev"

@@ -4,8 +4,8 @@
 cd "$T_DIR"
 
 M=$((1 << 20))
-RATE=2M
-RATE_B=$((2 * M))
+RATE=4M
+RATE_B=$((4 * M))
 T_JOB_TIMEOUT=$(t_size 240 1800)
 # a failure while fio runs: stop it before lib.sh's cleanup unmounts
 trap 'touch "$T_DIR/stop"; wait; t_cleanup' EXIT

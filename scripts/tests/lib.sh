@@ -219,7 +219,7 @@ t_job() {
 	JOB_EQUAL=${BASH_REMATCH[2]}
 	JOB_DROPPED=${BASH_REMATCH[4]}
 	JOB_SECS=${BASH_REMATCH[6]}
-	JOB_KIBS=$(awk -v b="$JOB_COPIED" -v s="$JOB_SECS" 'BEGIN { printf "%d", s > 0 ? b / 1024 / s : 0 }')
+	JOB_KIBS=$(awk -v b="$JOB_COPIED" -v s="$JOB_SECS" 'BEGIN { printf "%d", (s > 0 ? b / 1024 / s : 0) }')
 	log "vdattach $*: $JOB_LINE"
 }
 

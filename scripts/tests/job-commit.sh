@@ -100,6 +100,7 @@ layer top.qcow2 base.raw "${T_W[@]}"
 view=$(t_raw_md5 top.qcow2)
 refcopy q base.raw top.qcow2
 dev=$(t_attach top.qcow2)
+expect_eq "device before commit -d into raw" "$(t_dev_md5 "$dev")" "$view"
 t_job commit -d "$dev"
 expect_eq "device after commit -d into raw" "$(t_dev_md5 "$dev")" "$view"
 t_detach "$dev"

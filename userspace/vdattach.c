@@ -25,6 +25,10 @@ static const struct vda_command vda_commands[] = {
 	{ "features",	vda_cmd_features,	"vdattach features" },
 	{ "info",	vda_cmd_info,		"vdattach info" },
 	{ "snapshot",	vda_cmd_snapshot,	"vdattach snapshot" },
+	{ "commit",	vda_cmd_commit,		"vdattach commit" },
+	{ "rebase",	vda_cmd_rebase,		"vdattach rebase" },
+	{ "job",	vda_cmd_job,		"vdattach job" },
+	{ "cancel",	vda_cmd_cancel,		"vdattach cancel" },
 };
 
 static const char vda_usage[] =
@@ -41,6 +45,13 @@ static const char vda_usage[] =
 "  features                  show what the loaded driver supports\n"
 "  info [options] IMAGE      show the layers of IMAGE (backing chain)\n"
 "  snapshot -l IMAGE         list the internal snapshots of a qcow2 IMAGE\n"
+"  commit [options] DEV|IMAGE\n"
+"                            copy the top layer into its backing file (or\n"
+"                            with -b into a deeper one) while in use\n"
+"  rebase -b NEW [options] DEV|IMAGE\n"
+"                            put the top layer onto NEW's backing chain\n"
+"  job [-J] DEV              show the last commit or rebase of DEV\n"
+"  cancel DEV                stop the commit or rebase running on DEV\n"
 "\n"
 "DEV is /dev/vdN, vdN or N.  'vdattach COMMAND --help' shows the options\n"
 "of a command.\n"
@@ -54,8 +65,10 @@ static const char vda_usage[] =
 "  1  usage error\n"
 "  2  the operation failed (file error, bad image or backing chain,\n"
 "     refused by the kernel, no driver)\n"
-"  3  device busy: open or mounted on detach, index taken on attach\n"
-"  4  no such device\n";
+"  3  device busy: open or mounted on detach, index taken on attach,\n"
+"     a job already running on commit and rebase\n"
+"  4  no such device\n"
+"  130  commit or rebase cancelled (SIGINT, SIGTERM, vdattach cancel)\n";
 
 static const struct vda_command *vda_find_command(const char *name)
 {

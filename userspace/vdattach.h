@@ -12,6 +12,10 @@
  *                    image, without the driver
  * vdattach_detach.c  detach
  * vdattach_list.c    list, status, features: tables and JSON
+ * vdattach_job.c     commit, rebase, job, cancel: layer jobs of a live
+ *                    device (or of an image attached for the job)
+ * vdattach_parse.c   their pure helpers (rates, relative names, wording),
+ *                    unit-tested in userspace/tests
  */
 #ifndef VDATTACH_H
 #define VDATTACH_H
@@ -27,6 +31,7 @@
 #include "vd_probe.h"
 #include "vd_qcow2.h"
 #include "vd_vmdk.h"
+#include "vdattach_parse.h"
 
 #ifndef VDATTACH_VERSION
 #define VDATTACH_VERSION	"0.1"
@@ -41,6 +46,7 @@ enum vda_exit {
 	VDA_EXIT_FAILURE	= 2,	/* the kernel or a file said no */
 	VDA_EXIT_BUSY		= 3,	/* EBUSY, EEXIST: device in use */
 	VDA_EXIT_NOT_FOUND	= 4,	/* ENXIO: no such /dev/vdN */
+	VDA_EXIT_CANCELLED	= 130,	/* a layer job was cancelled (as SIGINT) */
 };
 
 /* Returned by argument parsers when the command should go on and run. */
@@ -146,13 +152,19 @@ const struct vd_qcow2_snapshot *vda_find_snapshot(const struct vda_snapshots *sn
 const char *vda_show(const char *str);
 ssize_t vda_pread_full(int fd, void *buf, size_t len, uint64_t off);
 char *vda_backing_path(const char *base, const char *name);
+int vda_open_layer_rw(struct vda_layer *l, const char *path, unsigned int format);
 
 /* vdattach_vmdk.c */
 int vda_load_vmdk(struct vda_layer *l, bool writable);
 int vda_check_parent_cid(const struct vda_layer *child, const struct vda_layer *parent,
 			 bool force);
 
+/* vdattach_attach.c */
+int vda_attach_image_chain(int ctl, const char *image, const struct vda_chain *chain,
+			   int *index);
+
 /* vdattach_list.c */
+const char *vda_layer_path(const struct vda_status *s, unsigned int level);
 void vda_json_string(const char *str);
 const char *vda_printable(const char *str);
 
@@ -172,6 +184,10 @@ int vda_ioc_features(int ctl, struct vdisk_features *f);
 int vda_ioc_detach(int ctl, int index, bool lazy);
 int vda_ioc_status(int ctl, int index, bool next, struct vda_status *s);
 int vda_ioc_attach(int ctl, struct vdisk_attach *a);
+int vda_ioc_job_start(int ctl, struct vdisk_job_start *j);
+int vda_ioc_job_status(int ctl, int index, struct vdisk_job_status *s);
+int vda_ioc_job_cancel(int ctl, int index);
+uint64_t vda_encode_dev(dev_t dev);
 
 bool vda_parse_index(const char *arg, int *index);
 int vda_resolve_device(int ctl, const char *arg, int *index);
@@ -185,5 +201,9 @@ int vda_cmd_status(int argc, char **argv);
 int vda_cmd_features(int argc, char **argv);
 int vda_cmd_info(int argc, char **argv);
 int vda_cmd_snapshot(int argc, char **argv);
+int vda_cmd_commit(int argc, char **argv);
+int vda_cmd_rebase(int argc, char **argv);
+int vda_cmd_job(int argc, char **argv);
+int vda_cmd_cancel(int argc, char **argv);
 
 #endif /* VDATTACH_H */

@@ -275,6 +275,22 @@ static int vda_attach_chain(int ctl, const struct vda_attach_opts *o,
 	return vda_exit_for_errno(-ret);
 }
 
+/*
+ * Attach @chain (resolved from @image, its top open for writing) as a new
+ * read-write device without partition scan: the IMAGE form of commit and
+ * rebase.  Returns an exit code, the kernel's reason printed; @index is N.
+ */
+int vda_attach_image_chain(int ctl, const char *image, const struct vda_chain *chain,
+			   int *index)
+{
+	struct vda_attach_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.image = image;
+	o.index = -1;
+	return vda_attach_chain(ctl, &o, chain, index);
+}
+
 static bool vda_is_node_of(const char *path, bool check_rdev, dev_t rdev)
 {
 	struct stat st;
@@ -305,14 +321,6 @@ static void vda_wait_for_node(int ctl, int index, const char *path)
 	if (!vda_is_node_of(path, check_rdev, rdev))
 		vda_warn(path, "warning: device node did not appear within %d ms",
 			 VDA_NODE_WAIT_MS);
-}
-
-/* st_dev in the kernel's new_encode_dev() form (vdisk_layer_info.file_dev). */
-static uint64_t vda_encode_dev(dev_t dev)
-{
-	uint64_t ma = major(dev), mi = minor(dev);
-
-	return (mi & 0xff) | (ma << 8) | ((mi & ~0xffULL) << 12);
 }
 
 /*

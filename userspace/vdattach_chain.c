@@ -429,6 +429,44 @@ static int vda_open_backing(const struct vda_chain_opts *o, struct vda_chain *ch
 	return VDA_EXIT_OK;
 }
 
+/**
+ * vda_open_layer_rw() - open one layer for writing, outside a chain
+ * @l:      an unused layer (vda_chain_init() state); closed by the caller's
+ *          vda_chain_close()
+ * @path:   the file
+ * @format: its format, already known (from the live stack)
+ *
+ * What a commit needs for its target: the file read-write, for vmdk its
+ * extent files read-write too and its descriptor parsed, for qcow2 its
+ * header checked.  Return: an exit code, the reason printed.
+ */
+int vda_open_layer_rw(struct vda_layer *l, const char *path, unsigned int format)
+{
+	int ret;
+
+	l->path = strdup(path);
+	if (!l->path)
+		return vda_fail(path, ENOMEM);
+	l->format = format;
+	ret = vda_open_layer(l, path, O_RDWR);
+	if (ret == EFTYPE_VDA) {
+		vda_warn(vda_show(path), "%s", vda_open_error(ret));
+		return VDA_EXIT_FAILURE;
+	}
+	if (ret == -EACCES || ret == -EROFS || ret == -EPERM) {
+		vda_warn(vda_show(path), "cannot be opened for writing: %s", strerror(-ret));
+		return VDA_EXIT_FAILURE;
+	}
+	if (ret)
+		return vda_fail(vda_show(path), -ret);
+	if (format == VDISK_FMT_VMDK)
+		return vda_load_vmdk(l, true);
+	if (format == VDISK_FMT_QCOW2)
+		return vda_load_qcow2(l);
+	l->virtual_size = l->file_size;
+	return VDA_EXIT_OK;
+}
+
 /* The sizes of a raw layer: the file's; the kernel rounds down to sectors. */
 static void vda_raw_layer(struct vda_layer *l)
 {

@@ -139,6 +139,41 @@ int vda_ioc_attach(int ctl, struct vdisk_attach *a)
 	return vda_ioctl(ctl, VDISK_IOC_ATTACH, a);
 }
 
+/* The caller fills @j except @size, as for attach. */
+int vda_ioc_job_start(int ctl, struct vdisk_job_start *j)
+{
+	j->size = sizeof(*j);
+	return vda_ioctl(ctl, VDISK_IOC_JOB_START, j);
+}
+
+/* The last job of /dev/vd@index: IDLE if there has been none. */
+int vda_ioc_job_status(int ctl, int index, struct vdisk_job_status *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->size = sizeof(*s);
+	s->index = index;
+	return vda_ioctl(ctl, VDISK_IOC_JOB_STATUS, s);
+}
+
+/* Returns once the job has stopped; -ENOENT if none is running. */
+int vda_ioc_job_cancel(int ctl, int index)
+{
+	struct vdisk_job_cancel c;
+
+	memset(&c, 0, sizeof(c));
+	c.size = sizeof(c);
+	c.index = index;
+	return vda_ioctl(ctl, VDISK_IOC_JOB_CANCEL, &c);
+}
+
+/* st_dev in the kernel's new_encode_dev() form (vdisk_layer_info.file_dev). */
+uint64_t vda_encode_dev(dev_t dev)
+{
+	uint64_t ma = major(dev), mi = minor(dev);
+
+	return (mi & 0xff) | (ma << 8) | ((mi & ~0xffULL) << 12);
+}
+
 static bool vda_parse_decimal(const char *s, int *out)
 {
 	long long v = 0;

@@ -74,7 +74,7 @@ static const char *vda_chain_line_path(char *chain, unsigned int level)
  * been detached and another attached under the same N in between, so a
  * sysfs path is only believed if the ioctl's copy is its prefix.
  */
-static const char *vda_layer_path(const struct vda_status *s, unsigned int level)
+const char *vda_layer_path(const struct vda_status *s, unsigned int level)
 {
 	static char buf[VDA_SYSFS_MAX];
 	const char *known = s->layer[level].path, *full;

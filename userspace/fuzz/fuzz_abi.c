@@ -31,6 +31,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct vdisk_detach d;
 		struct vdisk_status st;
 		struct vdisk_features f;
+		struct vdisk_job_start j;
+		struct vdisk_job_status js;
+		struct vdisk_job_cancel jc;
 	} u;
 	unsigned int which, msglen;
 	struct vd_msg msg;
@@ -39,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 2)
 		return 0;
-	which = data[0] % 5;
+	which = data[0] % 8;
 	msglen = data[1] % 80;	/* 0: no buffer */
 	memset(&u, 0, sizeof(u));
 	memcpy(&u, data + 2, size - 2 < sizeof(u) ? size - 2 : sizeof(u));
@@ -87,6 +90,43 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!ret && u.st.max_layers)
 			CHECK(u.st.layers && u.st.layer_info_size >= sizeof(struct vdisk_layer_info));
 		break;
+	case 5:
+		ret = vd_check_job_start(&u.j, &msg);
+		CHECK(ret == 0 || ret == -EINVAL);
+		if (ret)
+			break;
+		CHECK(!(u.j.flags & ~VDISK_JOB_FLAGS_ALL));
+		CHECK(all_zero(u.j.reserved, 4));
+		CHECK(u.j.index >= 0);
+		CHECK(u.j.nr_layers <= VDISK_MAX_LAYERS);
+		if (u.j.nr_layers)
+			CHECK(u.j.layers && u.j.layer_spec_size >= sizeof(struct vdisk_layer_spec) &&
+			      u.j.layer_spec_size <= VD_STRUCT_SIZE_MAX);
+		if (u.j.type == VDISK_JOB_COMMIT) {
+			CHECK(u.j.nr_layers == 1);
+			CHECK(u.j.base_level >= 1 && u.j.base_level < VDISK_MAX_LAYERS);
+			CHECK(!(u.j.flags & ~VDISK_JOB_EMPTY_TOP));
+		} else {
+			CHECK(u.j.type == VDISK_JOB_REBASE);
+			CHECK(!u.j.base_level && u.j.backing_name);
+			CHECK(!(u.j.flags & VDISK_JOB_EMPTY_TOP));
+			CHECK(!((u.j.flags & VDISK_JOB_UNSAFE) && (u.j.flags & VDISK_JOB_DEDUP)));
+		}
+		break;
+	case 6:
+		ret = vd_check_job_status(&u.js);
+		CHECK(ret == 0 || ret == -EINVAL);
+		if (!ret)
+			CHECK(!u.js.flags && !u.js.reserved0 && all_zero(u.js.reserved, 3) &&
+			      u.js.index >= 0);
+		break;
+	case 7:
+		ret = vd_check_job_cancel(&u.jc);
+		CHECK(ret == 0 || ret == -EINVAL);
+		if (!ret)
+			CHECK(!u.jc.flags && !u.jc.reserved0 && all_zero(u.jc.reserved, 2) &&
+			      u.jc.index >= 0);
+		break;
 	default:
 		ret = vd_check_features(&u.f);
 		CHECK(ret == 0 || ret == -EINVAL);
@@ -96,8 +136,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (msglen) {
 		CHECK(memchr(buf, '\0', msglen));
-		/* the attach and layer checks explain every refusal */
-		if (which <= 1 && msglen > 1)
+		/* the attach, layer and job start checks explain every refusal */
+		if ((which <= 1 || which == 5) && msglen > 1)
 			CHECK(!ret == !buf[0]);
 		if (!ret)
 			CHECK(!buf[0]);

@@ -1424,3 +1424,228 @@ VT_TEST(qcow2_reftable_entries)
 	VT_EXPECT_EQ(vd_qcow2_reftable_entry(&h, 0x30000, &off, 0x30000, &msg), -EIO);
 	VT_EXPECT_CONTAINS(m, "outside the file");
 }
+
+/* ------------------------------------------------------------------ */
+/* vd_qcow2_set_backing(): the first cluster rebuilt for a new backing  */
+
+static bool all_zero(const u8 *p, size_t n)
+{
+	while (n--)
+		if (*p++)
+			return false;
+	return true;
+}
+
+/*
+ * Rebuild @q's first cluster for @name/@format into @q itself; on
+ * success the result is parsed again into @r and must carry them, and
+ * everything from *@write_len on must be zero.  Returns the errno.
+ */
+static int qset(struct qimg *q, const char *name, const char *format,
+		size_t *write_len, struct res *r)
+{
+	struct vd_msg msg = { .buf = r->msg, .len = sizeof(r->msg) };
+	struct vd_qcow2_header h;
+	u8 *old, *out;
+	int ret;
+
+	if (qparse(q, r))
+		return -1000;
+	h = r->h;
+	old = malloc(q->len);
+	out = malloc(q->len);
+	memcpy(old, q->buf, q->len);
+	memset(out, 0x5a, q->len);
+	r->msg[0] = '\0';
+	ret = vd_qcow2_set_backing(old, q->len, &h, name, format, out, write_len, &msg);
+	free(old);
+	if (ret) {
+		VT_EXPECT_MSG(r->msg[0], "refusal %d without a message", ret);
+		VT_EXPECT_EQ(*write_len, 0);
+		free(out);
+		return ret;
+	}
+	VT_EXPECT_STREQ(r->msg, "");
+	VT_EXPECT(*write_len <= q->len);
+	VT_EXPECT(*write_len % 512 == 0 || *write_len == q->len);
+	VT_EXPECT(all_zero(out + *write_len, q->len - *write_len));
+	memcpy(q->buf, out, q->len);
+	free(out);
+	VT_EXPECT_EQ(qparse(q, r), 0);
+	VT_EXPECT_STREQ(r->h.backing_name, name);
+	VT_EXPECT_STREQ(r->h.backing_format, name[0] && format ? format : "");
+	VT_EXPECT_EQ(r->h.backing_len, strlen(name));
+	return 0;
+}
+
+/* The extension types of @q in order, up to the end marker; count returned. */
+static unsigned int qexts(const struct qimg *q, u32 hdr_len, u32 *types, unsigned int max)
+{
+	u32 off = hdr_len;
+	unsigned int n = 0;
+
+	while (off + 8 <= q->len && n < max) {
+		u32 type = vd_be32(q->buf + off), len = vd_be32(q->buf + off + 4);
+
+		if (!type)
+			break;
+		types[n++] = type;
+		off += 8 + ((len + 7) & ~7U);
+	}
+	return n;
+}
+
+VT_TEST(qcow2_set_backing_add)
+{
+	static const u8 bitmaps[24] = { 0, 0, 0, 1 };
+	u8 before[112];
+	u32 types[8];
+	size_t wl;
+	struct res r;
+	struct qimg q;
+
+	qinit(&q, 3, 16, 1 * GiB);
+	qcomp(&q, VD_QCOW2_COMPRESS_ZSTD, true);
+	qext(&q, EXT_FEATURES, "\0\0dirty bit\0", 12);
+	qext(&q, 0x12345678, "unknown!", 8);
+	qext(&q, EXT_BITMAPS, bitmaps, sizeof(bitmaps));
+	qext(&q, EXT_DATA_FILE, "data.raw", 8);
+	memcpy(before, q.buf, sizeof(before));
+	VT_ASSERT(qset(&q, "../base images/b.qcow2", "qcow2", &wl, &r) == 0);
+	VT_EXPECT_EQ(wl, 512);
+	/* header fields other than the backing file's unchanged */
+	VT_EXPECT(!memcmp(q.buf, before, 8));
+	VT_EXPECT(!memcmp(q.buf + 20, before + 20, sizeof(before) - 20));
+	VT_EXPECT_EQ(r.h.compression_type, VD_QCOW2_COMPRESS_ZSTD);
+	VT_EXPECT_STREQ(r.h.data_file_name, "data.raw");
+	VT_ASSERT(qexts(&q, 112, types, 8) == 5);
+	VT_EXPECT_EQ(types[0], EXT_BACKING_FMT);
+	VT_EXPECT_EQ(types[1], EXT_FEATURES);
+	VT_EXPECT_EQ(types[2], 0x12345678);
+	VT_EXPECT_EQ(types[3], EXT_BITMAPS);
+	VT_EXPECT_EQ(types[4], EXT_DATA_FILE);
+	/* extension data kept: the unknown one at its new place */
+	VT_EXPECT(!memcmp(q.buf + 112 + 16 + 8 + 16 + 8, "unknown!", 8));
+	/* name right after the end marker */
+	VT_EXPECT_EQ(r.h.backing_offset, 112 + 16 + 24 + 16 + 32 + 16 + 8);
+	qfree(&q);
+}
+
+VT_TEST(qcow2_set_backing_replace_and_remove)
+{
+	u32 types[8];
+	size_t wl;
+	struct res r;
+	struct qimg q;
+
+	/* as qemu-img lays out an overlay: format first, name after the end */
+	qinit(&q, 3, 16, 1 * GiB);
+	qext(&q, EXT_BACKING_FMT, "raw", 3);
+	qext(&q, EXT_FEATURES, "\0\0dirty bit\0", 12);
+	qbacking(&q, q.ext_off + 8, "/old/base.raw", 13);
+	VT_ASSERT(qset(&q, "new.vmdk", "vmdk", &wl, &r) == 0);
+	VT_ASSERT(qexts(&q, 104, types, 8) == 2);
+	VT_EXPECT_EQ(types[0], EXT_BACKING_FMT);
+	VT_EXPECT_EQ(types[1], EXT_FEATURES);
+
+	/* the same again: the same bytes */
+	{
+		u8 *once = malloc(q.len);
+
+		memcpy(once, q.buf, q.len);
+		VT_ASSERT(qset(&q, "new.vmdk", "vmdk", &wl, &r) == 0);
+		VT_EXPECT(!memcmp(once, q.buf, q.len));
+		free(once);
+	}
+
+	/* no backing file any more: both fields 0, no format extension */
+	VT_ASSERT(qset(&q, "", "qcow2", &wl, &r) == 0);
+	VT_EXPECT_EQ(vd_be64(q.buf + O_BACKING_OFF), 0);
+	VT_EXPECT_EQ(vd_be32(q.buf + O_BACKING_SIZE), 0);
+	VT_EXPECT_EQ(r.h.backing_offset, 0);
+	VT_ASSERT(qexts(&q, 104, types, 8) == 1);
+	VT_EXPECT_EQ(types[0], EXT_FEATURES);
+	qfree(&q);
+
+	/* a name far behind the extensions is overwritten too */
+	qinit(&q, 3, 16, 1 * GiB);
+	qbacking(&q, 8192, "far.qcow2", 9);
+	VT_ASSERT(qset(&q, "near.qcow2", NULL, &wl, &r) == 0);
+	VT_EXPECT_EQ(wl, 8704);
+	VT_EXPECT_EQ(r.h.backing_offset, 112);
+	VT_EXPECT_STREQ(r.h.backing_format, "");
+	qfree(&q);
+}
+
+VT_TEST(qcow2_set_backing_v2)
+{
+	u8 before[72];
+	u32 types[4];
+	size_t wl;
+	struct res r;
+	struct qimg q;
+
+	qinit(&q, 2, 9, 64 * MiB);
+	qext(&q, EXT_BACKING_FMT, "qcow2", 5);
+	qbacking(&q, 72 + 16 + 8, "a", 1);
+	memcpy(before, q.buf, sizeof(before));
+	VT_ASSERT(qset(&q, "bb.raw", "raw", &wl, &r) == 0);
+	VT_EXPECT_EQ(wl, 512);
+	VT_EXPECT(!memcmp(q.buf + 20, before + 20, 52));
+	VT_EXPECT_EQ(r.h.backing_offset, 96);
+	VT_ASSERT(qexts(&q, 72, types, 4) == 1);
+	VT_ASSERT(qset(&q, "", NULL, &wl, &r) == 0);
+	VT_EXPECT_EQ(qexts(&q, 72, types, 4), 0);
+	qfree(&q);
+}
+
+VT_TEST(qcow2_set_backing_refusals)
+{
+	char big[1025], fmt[65];
+	size_t wl;
+	struct res r;
+	struct qimg q;
+
+	memset(big, 'n', sizeof(big));
+	big[1024] = '\0';
+	memset(fmt, 'f', sizeof(fmt));
+	fmt[64] = '\0';
+	qinit(&q, 3, 16, 1 * GiB);
+	VT_EXPECT_EQ(qset(&q, big, "raw", &wl, &r), -EFBIG);
+	VT_EXPECT_CONTAINS(r.msg, "backing file name");
+	big[1023] = '\0';
+	VT_EXPECT_EQ(qset(&q, "x", fmt, &wl, &r), -EFBIG);
+	VT_EXPECT_CONTAINS(r.msg, "backing format");
+	/* the longest of both fit a 64 KiB cluster */
+	fmt[63] = '\0';
+	VT_EXPECT_EQ(qset(&q, big, fmt, &wl, &r), 0);
+	qfree(&q);
+
+	/* 512-byte clusters: 104 + 16 + 8 + 400 bytes do not fit */
+	qinit(&q, 3, 9, 64 * MiB);
+	big[400] = '\0';
+	VT_EXPECT_EQ(qset(&q, big, "qcow2", &wl, &r), -EFBIG);
+	VT_EXPECT_CONTAINS(r.msg, "backing file name");
+	VT_EXPECT_CONTAINS(r.msg, "first cluster");
+	/* exactly full: 104 + 16 + 8 + 384 */
+	big[384] = '\0';
+	VT_EXPECT_EQ(qset(&q, big, "qcow2", &wl, &r), 0);
+	VT_EXPECT_EQ(wl, 512);
+	qfree(&q);
+
+	/* extensions that fill the cluster leave no room for the format */
+	qinit(&q, 3, 12, 1 * GiB);
+	{
+		u8 fill[4096 - 104 - 16];
+
+		memset(fill, 0xaa, sizeof(fill));
+		qext(&q, 0x11111111, fill, sizeof(fill));
+		VT_EXPECT_EQ(qset(&q, "b", "raw", &wl, &r), -EFBIG);
+		VT_EXPECT_CONTAINS(r.msg, "does not fit");
+		/* without a format extension the 8-byte end marker fits, the name not */
+		VT_EXPECT_EQ(qset(&q, "b", NULL, &wl, &r), -EFBIG);
+		VT_EXPECT_CONTAINS(r.msg, "backing file name");
+		VT_EXPECT_EQ(qset(&q, "", NULL, &wl, &r), 0);
+	}
+	qfree(&q);
+}

@@ -444,3 +444,159 @@ VT_TEST(vmdk_markers)
 	VT_EXPECT_EQ(vd_vmdk_footer_marker(f, &msg), -EINVAL);
 	VT_EXPECT_CONTAINS(msgbuf, "footer");
 }
+
+/* --- vd_vmdk_set_parent(): the descriptor for another parent ---------- */
+
+static char setp_out[8192];
+static size_t setp_len;
+
+/* Rewrite @text (exact-size heap copy) into setp_out as a C string. */
+static int setp(const char *text, u32 cid, const char *hint, size_t room)
+{
+	size_t n = strlen(text);
+	char *copy = malloc(n ? n : 1), *out = malloc(room ? room : 1);
+	int ret;
+
+	memcpy(copy, text, n);
+	msgbuf[0] = '\0';
+	setp_len = 12345;
+	ret = vd_vmdk_set_parent(copy, n, cid, hint, out, room, &setp_len, &msg);
+	free(copy);
+	if (ret) {
+		VT_EXPECT_MSG(msgbuf[0], "refusal %d without a message", ret);
+		VT_EXPECT_EQ(setp_len, 0);
+	} else {
+		VT_EXPECT_MSG(!msgbuf[0], "success with a message: %s", msgbuf);
+		VT_EXPECT(setp_len <= room && setp_len < sizeof(setp_out));
+		memcpy(setp_out, out, setp_len);
+		setp_out[setp_len] = '\0';
+	}
+	free(out);
+	return ret;
+}
+
+static const char desc_mono[] =
+	"# Disk DescriptorFile\n"
+	"version=1\n"
+	"CID=0badf00d\n"
+	"parentCID=ffffffff\n"
+	"createType=\"monolithicSparse\"\n"
+	"\n"
+	"# Extent description\n"
+	"RW 204800 SPARSE \"top.vmdk\"\n"
+	"\n"
+	"# The Disk Data Base\n"
+	"#DDB\n"
+	"\n"
+	"ddb.virtualHWVersion = \"4\"\n";
+
+VT_TEST(vmdk_set_parent_add_replace_remove)
+{
+	char step[8192];
+
+	/* a parent for a disk without one: the hint goes after createType */
+	VT_ASSERT(setp(desc_mono, 0x1234abcd, "../base dir/gold.vmdk", 8192) == 0);
+	/* edit() returns a static buffer: one edit at a time */
+	strcpy(step, edit(desc_mono, "parentCID=ffffffff", "parentCID=1234abcd"));
+	VT_EXPECT_STREQ(setp_out, edit(step, "\"monolithicSparse\"\n",
+				      "\"monolithicSparse\"\nparentFileNameHint=\"../base dir/gold.vmdk\"\n"));
+	VT_ASSERT(parse(setp_out) == 0);
+	VT_EXPECT(d.has_parent);
+	VT_EXPECT_EQ(d.parent_cid, 0x1234abcd);
+	VT_EXPECT_EQ(d.cid, 0x0badf00d);
+	VT_EXPECT_STREQ(d.parent_hint, "../base dir/gold.vmdk");
+	VT_EXPECT_EQ(d.nr_extents, 1);
+
+	/* another parent: both lines replaced in place, nothing added */
+	strcpy(step, setp_out);
+	VT_ASSERT(setp(step, 0x00000007, "raw base.img", 8192) == 0);
+	strcpy(step, edit(step, "parentCID=1234abcd", "parentCID=00000007"));
+	VT_EXPECT_STREQ(setp_out, edit(step, "../base dir/gold.vmdk", "raw base.img"));
+	strcpy(step, setp_out);
+	VT_ASSERT(parse(setp_out) == 0);
+	VT_EXPECT_EQ(d.parent_cid, 7);
+	VT_EXPECT_STREQ(d.parent_hint, "raw base.img");
+
+	/* the same again: the same text */
+	VT_ASSERT(setp(step, 7, "raw base.img", 8192) == 0);
+	VT_EXPECT_STREQ(setp_out, step);
+
+	/* no parent any more: the hint line goes, parentCID ffffffff */
+	VT_ASSERT(setp(step, VD_VMDK_NO_PARENT_CID, "", 8192) == 0);
+	VT_EXPECT_STREQ(setp_out, desc_mono);
+	VT_ASSERT(parse(setp_out) == 0);
+	VT_EXPECT(!d.has_parent);
+}
+
+VT_TEST(vmdk_set_parent_missing_lines_crlf_spacing)
+{
+	/* no parentCID line: inserted after CID; CRLF kept and used */
+	const char *t = "version=1\r\nCID=5\r\ncreateType=\"monolithicFlat\"\r\n"
+			"RW 100 FLAT \"f.img\" 0\r\n";
+
+	VT_ASSERT(setp(t, 0xabc, "p.qcow2", 8192) == 0);
+	VT_EXPECT_STREQ(setp_out, "version=1\r\nCID=5\r\nparentCID=00000abc\r\n"
+			"createType=\"monolithicFlat\"\r\nparentFileNameHint=\"p.qcow2\"\r\n"
+			"RW 100 FLAT \"f.img\" 0\r\n");
+	VT_ASSERT(parse(setp_out) == 0);
+	VT_EXPECT_EQ(d.parent_cid, 0xabc);
+
+	/* spaced keys and a quoted value are recognised and replaced */
+	t = "version = 1\nCID = \"1\"\n parentCID = \"ffffffff\" \n"
+	    "parentFileNameHint = \"old\"\ncreateType = \"monolithicFlat\"\n"
+	    "RW 100 FLAT \"a=parentCID.img\" 0\n# parentCID=1\n";
+	VT_ASSERT(setp(t, 1, "new", 8192) == 0);
+	VT_EXPECT_STREQ(setp_out, "version = 1\nCID = \"1\"\nparentCID=00000001\n"
+			"parentFileNameHint=\"new\"\ncreateType = \"monolithicFlat\"\n"
+			"RW 100 FLAT \"a=parentCID.img\" 0\n# parentCID=1\n");
+
+	/* the last line without a line break; text after a NUL dropped */
+	t = "version=1\nCID=5\nRW 100 FLAT \"f\" 0\ncreateType=\"monolithicFlat\"";
+	VT_ASSERT(setp(t, 2, "b", 8192) == 0);
+	VT_EXPECT_STREQ(setp_out, "version=1\nCID=5\nparentCID=00000002\nRW 100 FLAT \"f\" 0\n"
+			"createType=\"monolithicFlat\"\nparentFileNameHint=\"b\"\n");
+	VT_ASSERT(parse(setp_out) == 0);
+	{
+		static const char emb[] = "version=1\nCID=5\ncreateType=\"monolithicFlat\"\n"
+					  "RW 1 FLAT \"f\" 0\n\0\0\0garbage";
+		char *out = malloc(8192);
+		size_t n;
+
+		msgbuf[0] = '\0';
+		VT_ASSERT(vd_vmdk_set_parent(emb, sizeof(emb) - 1, 3, "", out, 8192, &n, &msg) == 0);
+		VT_EXPECT_EQ(n, strlen(emb) + strlen("parentCID=00000003\n"));
+		VT_EXPECT(!memchr(out, '\0', n));
+		free(out);
+	}
+}
+
+VT_TEST(vmdk_set_parent_refusals)
+{
+	char big[1100];
+
+	memset(big, 'n', sizeof(big));
+	big[1024] = '\0';
+	VT_EXPECT_EQ(setp(desc_mono, 1, big, 8192), -EFBIG);
+	VT_EXPECT_CONTAINS(msgbuf, "parentFileNameHint");
+	big[1023] = '\0';
+	VT_ASSERT(setp(desc_mono, 1, big, 8192) == 0);
+	VT_ASSERT(parse(setp_out) == 0);
+	VT_EXPECT_EQ(strlen(d.parent_hint), 1023);
+
+	VT_EXPECT_EQ(setp(desc_mono, 1, "a\"b", 8192), -EINVAL);
+	VT_EXPECT_CONTAINS(msgbuf, "double quote");
+	VT_EXPECT_EQ(setp(desc_mono, 1, "a\nparentCID=1", 8192), -EINVAL);
+	VT_EXPECT_CONTAINS(msgbuf, "control character");
+
+	/* room: exactly enough, one byte short */
+	VT_ASSERT(setp(desc_mono, 1, "b", 8192) == 0);
+	{
+		size_t need = setp_len;
+
+		VT_EXPECT_EQ(setp(desc_mono, 1, "b", need), 0);
+		VT_EXPECT_EQ(setp(desc_mono, 1, "b", need - 1), -EFBIG);
+		VT_EXPECT_CONTAINS(msgbuf, "room");
+	}
+	VT_EXPECT_EQ(setp("version=1\nCID=1\n", 1, "b", 8192), -EINVAL);
+	VT_EXPECT_CONTAINS(msgbuf, "createType");
+}

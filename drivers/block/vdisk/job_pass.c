@@ -164,6 +164,25 @@ static int vd_job_pass(struct vd_job_ctx *ctx, u32 phase, vd_job_window_fn fn)
 	return 0;
 }
 
+/*
+ * Write @buf into the top of @dst.  Zeros become a zeroing discard where
+ * the format has one (a zero cluster, a hole) instead of allocated zeros.
+ */
+static int vd_job_store(const struct vd_chain *dst, u64 pos, const u8 *buf,
+			u64 len)
+{
+	struct vd_layer *layer = vd_chain_top(dst);
+	int ret;
+
+	if (layer->ops->discard && !memchr_inv(buf, 0, len)) {
+		ret = layer->ops->discard(layer, dst, pos, len, VD_DISCARD_ZERO);
+		/* A file that cannot punch holes gets the zeros written. */
+		if (ret != -EOPNOTSUPP)
+			return ret;
+	}
+	return vd_chain_write(dst, pos, buf, len);
+}
+
 /* COPY of a commit: what levels above the base allocate goes into it. */
 static int vd_job_commit_window(struct vd_job_ctx *ctx,
 				const struct vd_chain *chain, u64 pos, u64 end)
@@ -185,7 +204,7 @@ static int vd_job_commit_window(struct vd_job_ctx *ctx,
 			if (ret)
 				return vd_job_io_error(job, "reading", vd_chain_top(chain),
 						       pos, n, ret);
-			ret = vd_chain_write(ctx->base, pos, ctx->a, n);
+			ret = vd_job_store(ctx->base, pos, ctx->a, n);
 			if (ret)
 				return vd_job_io_error(job, "writing",
 						       vd_chain_top(ctx->base), pos, n, ret);
@@ -207,7 +226,7 @@ static int vd_job_write_out(struct vd_job_ctx *ctx,
 
 	if (!len)
 		return 0;
-	ret = vd_chain_write(dst, pos + off, ctx->a + off, len);
+	ret = vd_job_store(dst, pos + off, ctx->a + off, len);
 	if (ret)
 		return vd_job_io_error(ctx->job, "writing", vd_chain_top(dst),
 				       pos + off, len, ret);

@@ -522,4 +522,5 @@ const struct vd_format_ops vd_qcow2_ops = {
 	.write_run	= vd_qcow2_write_run,
 	.flush		= vd_qcow2_flush,
 	.discard	= vd_qcow2_discard,
+	.set_backing	= vd_qcow2_set_backing_file,
 };

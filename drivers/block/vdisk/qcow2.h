@@ -5,6 +5,7 @@
  *   qcow2_alloc.c   refcounts, the cluster allocator, deferred frees
  *   qcow2_write.c   allocating writes, L2 tables, discard/write zeroes
  *   qcow2_flush.c   writing metadata back in crash-safe order
+ *   qcow2_backing.c pointing the layer at another backing file
  */
 #ifndef VDISK_QCOW2_H
 #define VDISK_QCOW2_H
@@ -178,5 +179,10 @@ int vd_qcow2_discard(struct vd_layer *layer, const struct vd_chain *chain,
 int vd_qcow2_flush(struct vd_layer *layer);
 int vd_qcow2_flush_if_full(struct vd_layer *layer);
 void vd_qcow2_close_rw(struct vd_layer *layer);
+
+/* qcow2_backing.c */
+int vd_qcow2_set_backing_file(struct vd_layer *layer, const char *name,
+			      unsigned int fmt, struct vd_layer *parent,
+			      struct vd_msg *msg);
 
 #endif /* VDISK_QCOW2_H */

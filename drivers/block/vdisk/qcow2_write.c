@@ -812,9 +812,19 @@ static bool vd_qcow2_discarded(struct vd_qcow2 *q, enum vd_discard_mode mode,
 			       const struct vd_qcow2_l2e *old,
 			       struct vd_qcow2_l2e *new)
 {
-	bool backing = q->h.backing_len > 0;
+	bool backing = READ_ONCE(q->h.backing_len) > 0;
 	bool keep = mode == VD_DISCARD_ZERO_NOUNMAP && vd_qcow2_l2e_owned(q, old);
 
+	/*
+	 * Deallocated, whatever is below: the point is that the backing
+	 * file shows through again (its data equals ours, or ours was
+	 * committed into it).
+	 */
+	if (mode == VD_DISCARD_FALLTHROUGH) {
+		new->raw = 0;
+		new->bitmap = 0;
+		return true;
+	}
 	if (q->h.extended_l2) {
 		new->raw = keep ? old->raw : 0;
 		/* Zero bits where something below could show through. */
@@ -843,6 +853,7 @@ static int vd_qcow2_discard_step(struct vd_layer *layer, u64 pos, u64 len,
 	struct vd_qcow2_l2e *new;
 	struct vd_qcow2_wctx w;
 	u64 l2_off, l2_idx, l1e, k;
+	bool changed = false;
 	int ret;
 
 	w.first = pos >> cb;
@@ -853,9 +864,15 @@ static int vd_qcow2_discard_step(struct vd_layer *layer, u64 pos, u64 len,
 	l2_idx = w.first & ((1ULL << q->h.l2_bits) - 1);
 	w.i = l2_idx & ((1U << q->slice_entries_bits) - 1);
 
-	/* Nothing allocated and nothing below: already reads as zeros. */
+	/*
+	 * No L2 table: every cluster already reads from below, which is
+	 * what show-through wants, and what UNMAP wants when nothing is below
+	 * (reads are zeros).  Creating a table to store zeros in it would
+	 * only cost a cluster.
+	 */
 	l1e = w.l1_idx < q->l1_entries ? READ_ONCE(q->l1[w.l1_idx]) : 0;
-	if (!l1e && !q->h.backing_len && mode == VD_DISCARD_UNMAP)
+	if (!l1e && (mode == VD_DISCARD_FALLTHROUGH ||
+		     (mode == VD_DISCARD_UNMAP && !READ_ONCE(q->h.backing_len))))
 		return 0;
 
 	new = kmalloc_array(w.n, sizeof(*new), GFP_KERNEL);
@@ -878,8 +895,12 @@ static int vd_qcow2_discard_step(struct vd_layer *layer, u64 pos, u64 len,
 			goto out;
 		if (!vd_qcow2_discarded(q, mode, &old, &new[k]))
 			new[k] = old;
+		if (new[k].raw != old.raw || new[k].bitmap != old.bitmap)
+			changed = true;
 	}
-	ret = vd_qcow2_link(layer, &w, new, w.n);
+	/* Entries as wanted already (a second commit pass): no dirty slice. */
+	if (changed)
+		ret = vd_qcow2_link(layer, &w, new, w.n);
 out:
 	vd_qcow2_unmark(rw, w.first, w.n);
 out_free:
@@ -897,8 +918,10 @@ out_free:
  *
  * Whole clusters are unmapped, or zero-flagged where a backing file could
  * show through (v3; v2 has no zero flag and writes zeros); their clusters
- * are freed after the next flush.  Partial clusters are left alone by a
- * discard and written with zeros by write zeroes.
+ * are freed after the next flush.  Show-through unmaps whole clusters
+ * whatever is below, so that the backing file shows through again (v2
+ * included: it needs no zero flag).  Partial clusters are left alone by
+ * a discard and by show-through, and written with zeros by write zeroes.
  *
  * Return: 0 or -errno.
  */
@@ -908,6 +931,7 @@ int vd_qcow2_discard(struct vd_layer *layer, const struct vd_chain *chain,
 	struct vd_qcow2 *q = layer->priv;
 	unsigned int cb = q->h.cluster_bits, nr = 1U << q->slice_entries_bits;
 	u64 cs = q->h.cluster_size, end, start, stop;
+	bool zero = mode == VD_DISCARD_ZERO || mode == VD_DISCARD_ZERO_NOUNMAP;
 	int ret = 0;
 
 	if (!q->rw || pos >= q->size)
@@ -917,14 +941,14 @@ int vd_qcow2_discard(struct vd_layer *layer, const struct vd_chain *chain,
 	start = round_up(pos, cs);
 	stop = round_down(end, cs);
 	/* v2 cannot mark zeros, and neither can a cluster past the size. */
-	if (mode != VD_DISCARD_UNMAP && q->h.version < 3 && !q->h.extended_l2)
+	if (zero && q->h.version < 3 && !q->h.extended_l2)
 		return vd_qcow2_write_zero_bytes(layer, chain, pos, len);
 	if (start >= stop) {
-		if (mode == VD_DISCARD_UNMAP)
+		if (!zero)
 			return 0;
 		return vd_qcow2_write_zero_bytes(layer, chain, pos, len);
 	}
-	if (mode != VD_DISCARD_UNMAP && pos < start)
+	if (zero && pos < start)
 		ret = vd_qcow2_write_zero_bytes(layer, chain, pos, start - pos);
 	while (!ret && start < stop) {
 		u64 slice_end = (((start >> cb) | (nr - 1)) + 1) << cb;
@@ -936,7 +960,7 @@ int vd_qcow2_discard(struct vd_layer *layer, const struct vd_chain *chain,
 			ret = vd_qcow2_flush_if_full(layer);
 		cond_resched();
 	}
-	if (!ret && mode != VD_DISCARD_UNMAP && stop < end)
+	if (!ret && zero && stop < end)
 		ret = vd_qcow2_write_zero_bytes(layer, chain, stop, end - stop);
 	return ret;
 }

@@ -576,6 +576,114 @@ int vd_qcow2_parse_header(const void *buf, size_t len, u64 file_size,
 	return vd_qcow2_read_extensions(h, &area, msg);
 }
 
+/* Append extension (@type, @data, @dlen) at *@pos of @out, padded to 8. */
+static int vd_qcow2_put_ext(u8 *out, size_t len, u32 *pos, u32 type,
+			    const void *data, u32 dlen, struct vd_msg *msg)
+{
+	u64 need = VD_QCOW2_EXT_HDR_LEN + (((u64)dlen + 7) & ~7ULL);
+
+	if (need > len - *pos) {
+		vd_msg_set(msg,
+			   "qcow2 header: header extension 0x%08x (%u bytes) does not fit in the first cluster (%zu bytes)",
+			   type, dlen, len);
+		return -EFBIG;
+	}
+	vd_put_be32(out + *pos, type);
+	vd_put_be32(out + *pos + 4, dlen);
+	memcpy(out + *pos + VD_QCOW2_EXT_HDR_LEN, data, dlen);
+	*pos += need;
+	return 0;
+}
+
+int vd_qcow2_set_backing(const void *old, size_t len,
+			 const struct vd_qcow2_header *h, const char *name,
+			 const char *format, void *out, size_t *write_len,
+			 struct vd_msg *msg)
+{
+	size_t name_len = strlen(name), fmt_len = 0, end;
+	const u8 *p = old, *data;
+	struct vd_qcow2_ext_iter it;
+	u8 *o = out;
+	u64 old_off;
+	u32 pos, type, dlen, old_end;
+	int ret;
+
+	*write_len = 0;
+	if (name_len && format)
+		fmt_len = strlen(format);
+	if (name_len > VD_QCOW2_BACKING_NAME_MAX) {
+		vd_msg_set(msg,
+			   "qcow2 header: backing file name of %zu bytes exceeds %u (backing_file_size)",
+			   name_len, VD_QCOW2_BACKING_NAME_MAX);
+		return -EFBIG;
+	}
+	if (fmt_len > VD_QCOW2_FORMAT_NAME_MAX) {
+		vd_msg_set(msg,
+			   "qcow2 header: backing format name of %zu bytes exceeds %u",
+			   fmt_len, VD_QCOW2_FORMAT_NAME_MAX);
+		return -EFBIG;
+	}
+	/* The parser's own bounds: anything else is not the buffer parsed. */
+	if (len < VD_QCOW2_V2_HEADER_LEN || len > h->cluster_size ||
+	    h->header_length > len) {
+		vd_msg_set(msg,
+			   "qcow2 header: %zu bytes given for a %llu-byte first cluster with a %u-byte header",
+			   len, h->cluster_size, h->header_length);
+		return -EINVAL;
+	}
+
+	memset(o, 0, len);
+	memcpy(o, p, h->header_length);
+	pos = h->header_length;
+	if (fmt_len) {
+		ret = vd_qcow2_put_ext(o, len, &pos, VD_QCOW2_EXT_BACKING_FORMAT,
+				       format, fmt_len, msg);
+		if (ret)
+			return ret;
+	}
+
+	/* The old extension area, bounded as vd_qcow2_parse_header() does. */
+	old_off = vd_be64(p + 8);
+	it.buf = p;
+	it.len = len;
+	it.off = h->header_length;
+	it.end = h->cluster_size;
+	if (old_off && old_off < h->cluster_size)
+		it.end = (u32)old_off;
+	it.count = 0;
+	while ((ret = vd_qcow2_ext_next(&it, &type, &data, &dlen, msg)) > 0) {
+		if (type == VD_QCOW2_EXT_BACKING_FORMAT)
+			continue;
+		ret = vd_qcow2_put_ext(o, len, &pos, type, data, dlen, msg);
+		if (ret)
+			return ret;
+	}
+	if (ret)
+		return ret;
+	/* it.off is the old end-of-extensions marker (or the area's end). */
+	old_end = it.off + VD_QCOW2_EXT_HDR_LEN;
+	if (h->backing_len && h->backing_offset + h->backing_len > old_end)
+		old_end = h->backing_offset + h->backing_len;
+
+	/* The end-of-extensions marker: 8 zero bytes, already there. */
+	if (VD_QCOW2_EXT_HDR_LEN + name_len > len - pos) {
+		vd_msg_set(msg,
+			   "qcow2 header: backing file name of %zu bytes does not fit in the first cluster (%zu bytes, extensions end at %u)",
+			   name_len, len, pos);
+		return -EFBIG;
+	}
+	pos += VD_QCOW2_EXT_HDR_LEN;
+	memcpy(o + pos, name, name_len);
+	vd_put_be64(o + 8, name_len ? pos : 0);
+	vd_put_be32(o + 16, name_len);
+	pos += name_len;
+
+	end = pos > old_end ? pos : old_end;
+	end = (end + 511) & ~(size_t)511;
+	*write_len = end < len ? end : len;
+	return 0;
+}
+
 int vd_qcow2_l1_entry(const struct vd_qcow2_header *h, u64 entry,
 		      u64 *l2_off, u64 file_size, struct vd_msg *msg)
 {

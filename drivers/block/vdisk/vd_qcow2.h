@@ -154,6 +154,40 @@ struct vd_qcow2_header {
 int vd_qcow2_parse_header(const void *buf, size_t len, u64 file_size,
 			  struct vd_qcow2_header *h, struct vd_msg *msg);
 
+/**
+ * vd_qcow2_set_backing() - the header cluster rebuilt for another backing file
+ * @old:       the image's first @len bytes, as vd_qcow2_parse_header()
+ *             accepted them into @h
+ * @len:       bytes at @old and at @out: the first cluster
+ * @h:         the header parsed from @old
+ * @name:      the new backing file name, NUL-terminated, stored as given;
+ *             "" for none
+ * @format:    the backing file's format name ("qcow2", "raw", "vmdk") for
+ *             the backing format extension; NULL or "" for none; ignored
+ *             without a name
+ * @out:       the new bytes: @len of them, zeros after the content
+ * @write_len: how many bytes of @out, from offset 0, must be written so
+ *             that nothing of the old extensions and name is left behind
+ *             (rounded up to 512 bytes, at most @len)
+ * @msg:       explanation of a refusal, naming the field
+ *
+ * Keeps the header fields (72 bytes in v2, header_length in v3) except
+ * backing_file_offset and backing_file_size, and every header extension
+ * in its order except the backing format extension (0xe2792aca).  With a
+ * name, a backing format extension comes first (where qemu-img puts it),
+ * and the name follows the end-of-extensions marker; without one both
+ * header fields are 0.  Nothing is written when it refuses.
+ *
+ * Return: 0, -EFBIG (a name over VD_QCOW2_BACKING_NAME_MAX bytes, a format
+ * name over VD_QCOW2_FORMAT_NAME_MAX, or extensions and name not fitting
+ * in the first cluster), -EINVAL (@len not the parsed cluster, or the
+ * extensions of @old malformed after all).
+ */
+int vd_qcow2_set_backing(const void *old, size_t len,
+			 const struct vd_qcow2_header *h, const char *name,
+			 const char *format, void *out, size_t *write_len,
+			 struct vd_msg *msg);
+
 /* L1 and standard L2 entries */
 #define VD_QCOW2_OFLAG_COPIED		BIT_ULL(63)
 #define VD_QCOW2_OFLAG_COMPRESSED	BIT_ULL(62)

@@ -432,6 +432,169 @@ int vd_vmdk_parse_descriptor(const char *text, size_t len,
 	return vd_vmdk_check_types(&ps);
 }
 
+/*
+ * The key of a "key = value" line as vd_vmdk_line() sees it; empty for
+ * comments, blank lines and extent lines (whose file names may hold '=').
+ */
+static struct vd_vmdk_tok vd_vmdk_line_key(struct vd_vmdk_tok line)
+{
+	struct vd_vmdk_tok key = { line.p, 0 }, rest, first;
+	size_t eq;
+
+	line = vd_vmdk_trim(line);
+	if (!line.n || line.p[0] == '#')
+		return key;
+	rest = line;
+	first = vd_vmdk_word(&rest);
+	if (vd_vmdk_tok_is(first, "RW") || vd_vmdk_tok_is(first, "RDONLY") ||
+	    vd_vmdk_tok_is(first, "NOACCESS"))
+		return key;
+	for (eq = 0; eq < line.n && line.p[eq] != '='; eq++)
+		;
+	if (eq == line.n)
+		return key;
+	key.p = line.p;
+	key.n = eq;
+	return vd_vmdk_trim(key);
+}
+
+/* The rewritten text, built with a bound. */
+struct vd_vmdk_out {
+	char *p;
+	size_t size;
+	size_t n;
+	bool full;
+};
+
+static void vd_vmdk_emit(struct vd_vmdk_out *o, const char *s, size_t n)
+{
+	if (o->full || n > o->size - o->n) {
+		o->full = true;
+		return;
+	}
+	memcpy(o->p + o->n, s, n);
+	o->n += n;
+}
+
+static void vd_vmdk_emit_str(struct vd_vmdk_out *o, const char *s)
+{
+	vd_vmdk_emit(o, s, strlen(s));
+}
+
+/* The parentCID line (its line ending @eol) */
+static void vd_vmdk_emit_parent_cid(struct vd_vmdk_out *o, u32 cid, const char *eol)
+{
+	char line[24];
+
+	scnprintf(line, sizeof(line), "parentCID=%08x", cid);
+	vd_vmdk_emit_str(o, line);
+	vd_vmdk_emit_str(o, eol);
+}
+
+static void vd_vmdk_emit_hint(struct vd_vmdk_out *o, const char *hint, const char *eol)
+{
+	vd_vmdk_emit_str(o, "parentFileNameHint=\"");
+	vd_vmdk_emit_str(o, hint);
+	vd_vmdk_emit_str(o, "\"");
+	vd_vmdk_emit_str(o, eol);
+}
+
+int vd_vmdk_set_parent(const char *text, size_t len, u32 parent_cid,
+		       const char *hint, char *out, size_t size,
+		       size_t *out_len, struct vd_msg *msg)
+{
+	struct vd_vmdk_out o = { .p = out, .size = size };
+	bool has_pcid = false, has_hint = false, has_cid = false, has_type = false;
+	bool put_pcid = false, put_hint = false;
+	size_t hint_len = strlen(hint), i, pos;
+	const char *nul;
+
+	*out_len = 0;
+	if (hint_len > VD_VMDK_NAME_MAX) {
+		vd_msg_set(msg, "descriptor: parentFileNameHint of %zu bytes exceeds %u",
+			   hint_len, VD_VMDK_NAME_MAX);
+		return -EFBIG;
+	}
+	for (i = 0; i < hint_len; i++) {
+		unsigned char c = hint[i];
+
+		if (c == '"' || c < 0x20 || c == 0x7f) {
+			vd_msg_set(msg,
+				   "descriptor: parentFileNameHint with a %s at byte %zu cannot be stored",
+				   c == '"' ? "double quote" : "control character", i);
+			return -EINVAL;
+		}
+	}
+	nul = memchr(text, '\0', len);
+	if (nul)
+		len = nul - text;
+
+	/* Which lines are there: missing ones are inserted below. */
+	for (pos = 0; pos < len;) {
+		struct vd_vmdk_tok line = { text + pos, 0 }, key;
+
+		while (pos + line.n < len && text[pos + line.n] != '\n')
+			line.n++;
+		pos += line.n + 1;
+		key = vd_vmdk_line_key(line);
+		has_cid |= vd_vmdk_tok_is(key, "CID");
+		has_pcid |= vd_vmdk_tok_is(key, "parentCID");
+		has_type |= vd_vmdk_tok_is(key, "createType");
+		has_hint |= vd_vmdk_tok_is(key, "parentFileNameHint");
+	}
+	if (!has_cid || !has_type) {
+		vd_msg_set(msg, "descriptor: no %s line to place the parent after",
+			   has_cid ? "createType" : "CID");
+		return -EINVAL;
+	}
+	put_pcid = !has_pcid;
+	put_hint = !has_hint && hint_len;
+
+	for (pos = 0; pos < len;) {
+		struct vd_vmdk_tok line = { text + pos, 0 }, key;
+		bool nl, cr;
+		const char *eol;
+
+		while (pos + line.n < len && text[pos + line.n] != '\n')
+			line.n++;
+		nl = pos + line.n < len;
+		cr = line.n && line.p[line.n - 1] == '\r';
+		eol = cr ? (nl ? "\r\n" : "\r") : (nl ? "\n" : "");
+		pos += line.n + 1;
+		key = vd_vmdk_line_key(line);
+		if (vd_vmdk_tok_is(key, "parentCID")) {
+			vd_vmdk_emit_parent_cid(&o, parent_cid, eol);
+			continue;
+		}
+		if (vd_vmdk_tok_is(key, "parentFileNameHint")) {
+			if (hint_len)
+				vd_vmdk_emit_hint(&o, hint, eol);
+			continue;
+		}
+		vd_vmdk_emit(&o, line.p, line.n + nl);
+		/* The last line may have no line break: one goes before ours. */
+		if (!nl && ((put_pcid && vd_vmdk_tok_is(key, "CID")) ||
+			    (put_hint && vd_vmdk_tok_is(key, "createType"))))
+			vd_vmdk_emit_str(&o, "\n");
+		eol = cr ? "\r\n" : "\n";
+		if (put_pcid && vd_vmdk_tok_is(key, "CID")) {
+			vd_vmdk_emit_parent_cid(&o, parent_cid, eol);
+			put_pcid = false;
+		}
+		if (put_hint && vd_vmdk_tok_is(key, "createType")) {
+			vd_vmdk_emit_hint(&o, hint, eol);
+			put_hint = false;
+		}
+	}
+	if (o.full) {
+		vd_msg_set(msg, "descriptor: the new text does not fit in its %zu bytes of room",
+			   size);
+		return -EFBIG;
+	}
+	*out_len = o.n;
+	return 0;
+}
+
 /* true if [off, off + len) ends at or before @limit, without overflow */
 static bool vd_vmdk_fits(u64 off, u64 len, u64 limit)
 {

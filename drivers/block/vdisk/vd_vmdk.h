@@ -180,6 +180,35 @@ int vd_vmdk_parse_descriptor(const char *text, size_t len,
 const char *vd_vmdk_create_type_name(u32 type);
 
 /**
+ * vd_vmdk_set_parent() - a descriptor rewritten for another parent
+ * @text:       the descriptor, as vd_vmdk_parse_descriptor() accepted it
+ *              (it ends at @len or at its first NUL)
+ * @len:        bytes at @text
+ * @parent_cid: the new parentCID: the parent's CID, VD_VMDK_NO_PARENT_CID
+ *              for a parent that is not a vmdk or for none
+ * @hint:       the new parentFileNameHint, NUL-terminated, stored as
+ *              given; "" removes the line
+ * @out:        the new text (no NUL added)
+ * @size:       bytes of room at @out
+ * @out_len:    bytes of @out used
+ * @msg:        explanation of a refusal
+ *
+ * Every line is kept byte for byte but the parentCID lines (the value
+ * becomes 8 hex digits) and the parentFileNameHint lines (replaced, or
+ * dropped).  A missing line is inserted where VMware and qemu-img put it:
+ * parentCID after the CID line, parentFileNameHint after the createType
+ * line, ending as the line before it does ("\n" or "\r\n").
+ *
+ * Return: 0, -EFBIG (a hint over VD_VMDK_NAME_MAX bytes, or the text
+ * longer than @size), -EINVAL (a hint with a double quote or a control
+ * character, which the line could not carry; a text without a CID or
+ * createType line).
+ */
+int vd_vmdk_set_parent(const char *text, size_t len, u32 parent_cid,
+		       const char *hint, char *out, size_t size,
+		       size_t *out_len, struct vd_msg *msg);
+
+/**
  * struct vd_vmdk_header - a validated KDMV sparse extent header
  * @version:       1..3
  * @flags:         VD_VMDK_FLAG_*

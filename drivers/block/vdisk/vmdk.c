@@ -49,6 +49,7 @@ static void vd_vmdk_free(struct vd_vmdk *v)
 		vd_decomp_pool_destroy(v->ext[i].decomp);
 		kvfree(v->ext[i].gd);
 		kvfree(v->ext[i].rgd);
+		kfree(v->ext[i].frees);
 	}
 	kvfree(v->ext);
 	kvfree(v->desc_text);
@@ -590,4 +591,6 @@ const struct vd_format_ops vd_vmdk_ops = {
 	.read_run	= vd_vmdk_read_run,
 	.write_run	= vd_vmdk_write_run,
 	.flush		= vd_vmdk_flush,
+	.discard	= vd_vmdk_discard,
+	.set_backing	= vd_vmdk_set_backing,
 };

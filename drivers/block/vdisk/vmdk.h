@@ -15,6 +15,14 @@
 #define VD_VMDK_GRAIN_LOCKS	64
 /* Dirty grain table slices of a layer before a write flushes them. */
 #define VD_VMDK_MAX_DIRTY	1024
+/* Discarded grain ranges of an extent waiting for the next flush to punch. */
+#define VD_VMDK_MAX_FREES	256
+
+/* Host bytes no grain table entry points at once the tables are synced. */
+struct vd_vmdk_free {
+	u64 off;
+	u64 len;
+};
 
 /**
  * struct vd_vmdk_ext - one extent of a layer
@@ -37,6 +45,10 @@
  * @nr_dirty:  grain table slices set dirty since the last flush
  * @gd_dirty:  a GD entry changed since the last flush
  * @written:   a grain was written since the last flush (data to sync)
+ * @frees:     SPARSE, discarded: grains whose entries were cleared in the
+ *             cached tables, punched by the flush that synced those
+ *             tables (merged ranges; allocated at the first discard)
+ * @nr_frees:  entries in @frees
  */
 struct vd_vmdk_ext {
 	u64 start;
@@ -55,12 +67,15 @@ struct vd_vmdk_ext {
 	unsigned int nr_dirty;
 	bool gd_dirty;
 	bool written;
+	struct vd_vmdk_free *frees;
+	unsigned int nr_frees;
 };
 
 /**
  * struct vd_vmdk - state of one vmdk layer
  * @desc:       the parsed descriptor (its extent array only while opening)
- * @desc_text:  the descriptor text, kept to rewrite the CID
+ * @desc_text:  the descriptor text, kept to rewrite the CID and the parent
+ *              (embedded: all desc_len bytes of its room, NUL-padded)
  * @desc_pos:   its offset in files[0]
  * @desc_len:   its length
  * @desc_is_file: files[0] is a descriptor file (not a sparse extent)
@@ -68,7 +83,8 @@ struct vd_vmdk_ext {
  * @ext:        the extents, by @start
  * @size:       virtual bytes
  * @cache:      the device's metadata cache
- * @meta_lock:  the first write's header and descriptor updates, and flush
+ * @meta_lock:  the first write's header and descriptor updates, the
+ *              parent's rewrite (set_backing), and @desc
  * @opened_rw:  the first write marked the extents unclean and changed
  *              the CID; a clean close clears the mark
  * @grain_lock: serialise writers of one grain (hashed)
@@ -104,6 +120,13 @@ int vd_vmdk_first_write(struct vd_layer *layer, struct vd_vmdk *v);
 int vd_vmdk_write_run(struct vd_layer *layer, const struct vd_chain *chain,
 		      const struct vd_run *run, struct iov_iter *iter);
 int vd_vmdk_flush(struct vd_layer *layer);
+int vd_vmdk_discard(struct vd_layer *layer, const struct vd_chain *chain,
+		    u64 pos, u64 len, enum vd_discard_mode mode);
+
+/* vmdk_backing.c */
+int vd_vmdk_set_backing(struct vd_layer *layer, const char *name,
+			unsigned int fmt, struct vd_layer *parent,
+			struct vd_msg *msg);
 
 /* A grain table entry of a cached slice: writers change it under @lock. */
 static inline u32 vd_vmdk_slice_entry(const void *slice, unsigned int i)

@@ -23,12 +23,23 @@
  * a directory entry never at a table that is not; a crash between the
  * steps leaks space at the end of the file, nothing more.
  *
+ * Discard (UNMAP, and the jobs' show-through mode) clears the entries of
+ * whole grains in both grain tables, through the same cached slices and
+ * under the same locks as an allocating write, and queues the grains'
+ * bytes on the extent; the flush punches them only after the tables no
+ * longer pointing at them are synced, so a crash never leaves an entry on
+ * a hole.  Space is never reused (allocation is at the end of the file),
+ * so a punched grain cannot be in use again.  Write zeroes sets zeroed-grain entries (GTE 1)
+ * where the extent has the zeroed-grain flag, else writes zeros.
+ *
  * The header's uncleanShutdown byte is set (and synced) before the first
  * write, and cleared at close after the final flush; the descriptor's CID
  * is changed on the first write, as VMware and QEMU do, so that children
  * made on top of the old contents notice (their parentCID no longer
  * matches).
  */
+#include <linux/fs.h>
+#include <linux/falloc.h>
 #include <linux/hash.h>
 #include <linux/random.h>
 #include <linux/slab.h>
@@ -86,6 +97,10 @@ int vd_vmdk_write_init(struct vd_layer *layer, struct vd_vmdk *v,
 	for (i = 0; i < v->nr_ext; i++) {
 		struct vd_vmdk_ext *e = &v->ext[i];
 
+		/* A discard frees whole grains: the largest of them. */
+		if (e->type == VD_VMDK_EXT_SPARSE)
+			layer->discard_granularity = max_t(u64, layer->discard_granularity,
+							   1ULL << e->h.grain_bits);
 		if (e->type != VD_VMDK_EXT_SPARSE || !e->h.rgd_offset)
 			continue;
 		ret = vd_vmdk_load_rgd(layer, e, i + 1, args);
@@ -274,6 +289,14 @@ static int vd_vmdk_write_iter(struct file *file, struct iov_iter *iter,
 	return ret;
 }
 
+/* The lock of grain @grain's writers (allocating writes and discards). */
+static struct mutex *vd_vmdk_grain_lock(struct vd_vmdk *v, struct vd_vmdk_ext *e,
+					u64 grain)
+{
+	return &v->grain_lock[hash_64(((u64)(e - v->ext) << 40) ^ grain,
+				      ilog2(VD_VMDK_GRAIN_LOCKS))];
+}
+
 int vd_vmdk_write_run(struct vd_layer *layer, const struct vd_chain *chain,
 		      const struct vd_run *run, struct iov_iter *iter)
 {
@@ -292,8 +315,7 @@ int vd_vmdk_write_run(struct vd_layer *layer, const struct vd_chain *chain,
 
 	if (e->type != VD_VMDK_EXT_SPARSE || !layer->writable || in_grain + run->len > gs)
 		return -EIO;
-	lock = &v->grain_lock[hash_64(((u64)(e - v->ext) << 40) ^ grain,
-				      ilog2(VD_VMDK_GRAIN_LOCKS))];
+	lock = vd_vmdk_grain_lock(v, e, grain);
 	mutex_lock(lock);
 
 	/* Another writer may have allocated the grain meanwhile. */
@@ -378,6 +400,22 @@ static int vd_vmdk_write_gd(struct file *file, const struct vd_vmdk_ext *e,
 	return ret;
 }
 
+/*
+ * Punch the grains queued by discards; caller holds e->lock, the tables
+ * that unlinked them are synced.  Best effort: a hole not punched is
+ * space, not correctness (and some filesystems cannot punch).
+ */
+static void vd_vmdk_punch_frees(struct vd_layer *layer, struct vd_vmdk_ext *e)
+{
+	unsigned int i;
+
+	for (i = 0; i < e->nr_frees; i++)
+		vfs_fallocate(layer->files[e->file],
+			      FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			      e->frees[i].off, e->frees[i].len);
+	e->nr_frees = 0;
+}
+
 /* Data, then grain tables, then grain directories: see the file comment. */
 static int vd_vmdk_flush_sparse(struct vd_layer *layer, struct vd_vmdk *v,
 				struct vd_vmdk_ext *e)
@@ -387,7 +425,7 @@ static int vd_vmdk_flush_sparse(struct vd_layer *layer, struct vd_vmdk *v,
 
 	mutex_lock(&e->lock);
 	ret = vd_file_sync(file);
-	if (ret || (!e->nr_dirty && !e->gd_dirty))
+	if (ret || (!e->nr_dirty && !e->gd_dirty && !e->nr_frees))
 		goto out;
 	ret = vd_mcache_writeback(v->cache, e, file);
 	if (!ret)
@@ -395,6 +433,8 @@ static int vd_vmdk_flush_sparse(struct vd_layer *layer, struct vd_vmdk *v,
 	if (ret)
 		goto out;
 	e->nr_dirty = 0;
+	/* No synced table points at the discarded grains any more. */
+	vd_vmdk_punch_frees(layer, e);
 	if (e->gd_dirty) {
 		ret = vd_vmdk_write_gd(file, e, e->gd, e->h.gd_offset);
 		if (!ret && e->rgd)
@@ -446,4 +486,257 @@ void vd_vmdk_write_close(struct vd_layer *layer, struct vd_vmdk *v)
 	if (ret)
 		pr_err("%s: metadata not written back at close: error %d\n",
 		       layer->path, ret);
+}
+
+/* --- discard and write zeroes ------------------------------------------ */
+
+/* Can [@off, @off + @len) join e->frees?  Caller holds e->lock. */
+static bool vd_vmdk_free_fits(struct vd_vmdk_ext *e, u64 off, u64 len)
+{
+	struct vd_vmdk_free *last = e->nr_frees ? &e->frees[e->nr_frees - 1] : NULL;
+
+	if (last && (last->off + last->len == off || off + len == last->off))
+		return true;
+	return e->nr_frees < VD_VMDK_MAX_FREES;
+}
+
+/* Queue [@off, @off + @len) for the next flush to punch; it fits. */
+static void vd_vmdk_free_add(struct vd_vmdk_ext *e, u64 off, u64 len)
+{
+	struct vd_vmdk_free *last = e->nr_frees ? &e->frees[e->nr_frees - 1] : NULL;
+
+	if (last && last->off + last->len == off) {
+		last->len += len;
+	} else if (last && off + len == last->off) {
+		last->off = off;
+		last->len += len;
+	} else {
+		e->frees[e->nr_frees].off = off;
+		e->frees[e->nr_frees].len = len;
+		e->nr_frees++;
+	}
+}
+
+/*
+ * Write zeros over virtual [@pos, @pos + @len) of sparse or flat extents:
+ * in place where allocated, else through the allocating write.
+ */
+static int vd_vmdk_zero_bytes(struct vd_layer *layer, const struct vd_chain *chain,
+			      u64 pos, u64 len)
+{
+	void *zeros = NULL;
+	u64 zeros_len = 0;
+	int ret = 0;
+
+	while (len && !ret) {
+		struct vd_ext ext = { 0 };
+
+		ret = layer->ops->map(layer, pos, len, true, &ext);
+		if (ret)
+			break;
+		if (WARN_ON_ONCE(!ext.len || ext.len > len)) {
+			ret = -EIO;
+			break;
+		}
+		if (ext.kind == VD_EXT_DATA) {
+			ret = vd_file_write_zeroes(layer->files[ext.file], ext.host_off, ext.len);
+		} else if (ext.kind == VD_EXT_FORMAT) {
+			struct vd_run run = { .kind = VD_EXT_FORMAT, .pos = pos, .len = ext.len };
+			struct iov_iter iter;
+			struct kvec kv;
+
+			/* map() answers FORMAT for one grain at most */
+			if (ext.len > zeros_len) {
+				kvfree(zeros);
+				zeros_len = ext.len;
+				zeros = kvzalloc(zeros_len, GFP_KERNEL);
+				if (!zeros) {
+					ret = -ENOMEM;
+					break;
+				}
+			}
+			kv.iov_base = zeros;
+			kv.iov_len = ext.len;
+			iov_iter_kvec(&iter, ITER_SOURCE, &kv, 1, ext.len);
+			ret = vd_vmdk_write_run(layer, chain, &run, &iter);
+		}
+		pos += ext.len;
+		len -= ext.len;
+	}
+	kvfree(zeros);
+	return ret;
+}
+
+/**
+ * struct vd_vmdk_dctx - what one grain's discard reports
+ * @full:  the extent's list of grains to punch is full: flush, try again
+ * @flush: too many dirty table slices: flush before going on
+ */
+struct vd_vmdk_dctx {
+	bool full;
+	bool flush;
+};
+
+/*
+ * Discard whole grain @grain of sparse extent @e: its entry becomes 0
+ * (UNMAP, show-through) or 1 (zeroed grain; ZERO_NOUNMAP keeps an
+ * allocated grain and writes zeros into it) in both grain tables.
+ */
+static int vd_vmdk_discard_grain(struct vd_layer *layer, struct vd_vmdk *v,
+				 struct vd_vmdk_ext *e, u64 grain,
+				 enum vd_discard_mode mode, struct vd_vmdk_dctx *dc)
+{
+	u64 gs = 1ULL << e->h.grain_bits, gd_idx = grain >> e->h.gte_bits;
+	u64 gte_idx = grain & (e->h.num_gtes - 1), host;
+	bool zero = mode == VD_DISCARD_ZERO || mode == VD_DISCARD_ZERO_NOUNMAP;
+	u32 gt, ent = VD_VMDK_GTE_UNALLOCATED, kind, want;
+	struct mutex *lock = vd_vmdk_grain_lock(v, e, grain);
+	int ret;
+
+	/* Keeps an allocating write of this grain out, as in write_run. */
+	mutex_lock(lock);
+	gt = READ_ONCE(e->gd[gd_idx]);
+	if (gt) {
+		ret = vd_vmdk_get_gte(layer, v, e, gt, gte_idx, &ent);
+		if (ret)
+			goto out;
+	}
+	ret = vd_vmdk_gt_entry(&e->h, ent, READ_ONCE(e->file_size), &kind, &host, NULL);
+	if (ret) {
+		vd_layer_broken(layer, "grain table entry outside the file");
+		ret = -EIO;
+		goto out;
+	}
+	want = zero ? VD_VMDK_GTE_ZEROED : VD_VMDK_GTE_UNALLOCATED;
+	if ((zero && kind == VD_VMDK_GRAIN_ZERO) ||
+	    (!zero && kind == VD_VMDK_GRAIN_UNALLOCATED))
+		goto out;	/* as wanted already */
+	if (mode == VD_DISCARD_ZERO_NOUNMAP && kind == VD_VMDK_GRAIN_DATA) {
+		ret = vd_file_write_zeroes(layer->files[e->file], host, gs);
+		if (!ret)
+			e->written = true;
+		goto out;
+	}
+
+	mutex_lock(&e->lock);
+	if (kind == VD_VMDK_GRAIN_DATA) {
+		if (!e->frees) {
+			e->frees = kmalloc_array(VD_VMDK_MAX_FREES, sizeof(*e->frees),
+						 GFP_KERNEL);
+			if (!e->frees) {
+				ret = -ENOMEM;
+				goto out_unlock;
+			}
+		}
+		/* Check first: an entry changed must get its grain queued. */
+		if (!vd_vmdk_free_fits(e, host, gs)) {
+			dc->full = true;
+			goto out_unlock;
+		}
+	}
+	/* A zeroed grain may need a grain table where none was. */
+	ret = vd_vmdk_ensure_gt(layer, e, gd_idx);
+	if (!ret)
+		ret = vd_vmdk_set_gte(layer, v, e, e->gd[gd_idx], gte_idx, want);
+	if (!ret && e->rgd)
+		ret = vd_vmdk_set_gte(layer, v, e, e->rgd[gd_idx], gte_idx, want);
+	if (!ret && kind == VD_VMDK_GRAIN_DATA)
+		vd_vmdk_free_add(e, host, gs);
+	dc->flush = e->nr_dirty >= VD_VMDK_MAX_DIRTY;
+out_unlock:
+	mutex_unlock(&e->lock);
+out:
+	mutex_unlock(lock);
+	return ret;
+}
+
+/* Virtual [@rel, @rel + @len) of sparse extent @e. */
+static int vd_vmdk_discard_sparse(struct vd_layer *layer, const struct vd_chain *chain,
+				  struct vd_vmdk *v, struct vd_vmdk_ext *e,
+				  u64 rel, u64 len, enum vd_discard_mode mode)
+{
+	unsigned int gb = e->h.grain_bits;
+	u64 gs = 1ULL << gb, start = round_up(rel, gs), stop = round_down(rel + len, gs);
+	bool zero = mode == VD_DISCARD_ZERO || mode == VD_DISCARD_ZERO_NOUNMAP;
+	u64 grain;
+	int ret = 0;
+
+	/* Without the zeroed-grain flag zeros must be written. */
+	if (zero && !e->h.zeroed_grain)
+		return vd_vmdk_zero_bytes(layer, chain, e->start + rel, len);
+	/* Partial grains: zeros written, or left alone by a discard. */
+	if (start >= stop)
+		return zero ? vd_vmdk_zero_bytes(layer, chain, e->start + rel, len) : 0;
+	if (zero && rel < start)
+		ret = vd_vmdk_zero_bytes(layer, chain, e->start + rel, start - rel);
+
+	for (grain = start >> gb; !ret && grain < stop >> gb;) {
+		struct vd_vmdk_dctx dc = { 0 };
+		u64 gd_idx = grain >> e->h.gte_bits;
+
+		/* No grain table: nothing there to drop. */
+		if (!zero && !READ_ONCE(e->gd[gd_idx])) {
+			grain = (gd_idx + 1) << e->h.gte_bits;
+			continue;
+		}
+		ret = vd_vmdk_discard_grain(layer, v, e, grain, mode, &dc);
+		if (!ret && (dc.full || dc.flush))
+			ret = vd_vmdk_flush(layer);
+		if (!dc.full)
+			grain++;	/* else the same grain again, list emptied */
+		cond_resched();
+	}
+	if (!ret && zero && stop < rel + len)
+		ret = vd_vmdk_zero_bytes(layer, chain, e->start + stop, rel + len - stop);
+	return ret;
+}
+
+/**
+ * vd_vmdk_discard() - REQ_OP_DISCARD / REQ_OP_WRITE_ZEROES, and the jobs'
+ * show-through discard
+ * @layer: the writable top layer
+ * @chain: its stack (copy-on-write of partial grains being zeroed)
+ * @pos:   virtual offset
+ * @len:   bytes
+ * @mode:  what the range must read back as
+ *
+ * Sparse extents: whole grains become unallocated (UNMAP, show-through:
+ * the parent shows through, or zeros without one), their space punched
+ * after the next flush; zeroed grains for ZERO/ZERO_NOUNMAP where the
+ * extent has the flag, zeros written where it has not and at partial
+ * grains.  Flat extents: zeros written in place, a discard does nothing.
+ * ZERO extents read as zeros already.
+ *
+ * Return: 0 or -errno.
+ */
+int vd_vmdk_discard(struct vd_layer *layer, const struct vd_chain *chain,
+		    u64 pos, u64 len, enum vd_discard_mode mode)
+{
+	struct vd_vmdk *v = layer->priv;
+	bool zero = mode == VD_DISCARD_ZERO || mode == VD_DISCARD_ZERO_NOUNMAP;
+	int ret = 0;
+
+	if (!layer->writable)
+		return -EROFS;
+	if (pos >= v->size)
+		return 0;
+	len = min(len, v->size - pos);
+	/* Changing tables is writing: mark the extents in use, new CID. */
+	if (!READ_ONCE(v->opened_rw)) {
+		ret = vd_vmdk_first_write(layer, v);
+		if (ret)
+			return ret;
+	}
+	while (len && !ret) {
+		struct vd_vmdk_ext *e = vd_vmdk_find(v, pos);
+		u64 rel = pos - e->start, n = min(len, e->len - rel);
+
+		if (e->type == VD_VMDK_EXT_SPARSE)
+			ret = vd_vmdk_discard_sparse(layer, chain, v, e, rel, n, mode);
+		else if (e->type == VD_VMDK_EXT_FLAT && zero)
+			ret = vd_file_write_zeroes(layer->files[e->file], e->flat_off + rel, n);
+		pos += n;
+		len -= n;
+	}
+	return ret;
 }

@@ -3,7 +3,7 @@
 . "$(dirname "$0")/lib.sh"
 cd "$T_DIR"
 
-SIZE=$(t_size 1G 10G)
+SIZE=$(t_size 512M 10G)
 A_MIB=$(t_size 64 1024)
 B_MIB=$(t_size 48 512)
 log "disks of $SIZE, file A $A_MIB MiB, file B $B_MIB MiB"

@@ -5,7 +5,9 @@ cd "$T_DIR"
 
 M=$((1 << 20))
 B_MIB=$(t_size 32 256)
-# the job must outlast the checks below: B_MIB MiB to copy at 1 MiB/s
+# The jobs must outlast the checks below: at 1 MiB/s a commit takes B_MIB
+# s, a rebase 128 s (it reads, and is charged for, the whole 128 MiB where
+# the top allocates nothing)
 # a failure while a job runs: cancel it so that cleanup can detach
 trap 'for d in $(t_vdevs_of "$T_DIR"); do vdattach cancel "$d" >/dev/null 2>&1; done; wait; t_cleanup' EXIT
 
@@ -61,13 +63,13 @@ bg_rebase() {
 	bg_job "$1" rebase -b disk-a.qcow2 -F qcow2
 }
 
-qemu-img create -q -f qcow2 disk-a.qcow2 256M
+qemu-img create -q -f qcow2 disk-a.qcow2 128M
 dev=$(t_attach disk-a.qcow2)
 head -c $((16 * M)) /dev/urandom | dd of="$dev" bs=1M oflag=direct iflag=fullblock status=none
 t_detach "$dev"
 qemu-img create -q -f qcow2 -b disk-a.qcow2 -F qcow2 disk-b.qcow2
 dev=$(t_attach disk-b.qcow2)
-head -c $((B_MIB * M)) /dev/urandom | dd of="$dev" bs=1M seek=64 oflag=direct iflag=fullblock status=none
+head -c $((B_MIB * M)) /dev/urandom | dd of="$dev" bs=1M seek=32 oflag=direct iflag=fullblock status=none
 t_detach "$dev"
 qemu-img create -q -f qcow2 -b disk-b.qcow2 -F qcow2 disk-c.qcow2
 cp --sparse=always disk-c.qcow2 orig-c.qcow2
@@ -109,13 +111,13 @@ expect_eq "backing after a cancelled commit" "$(t_info cm-top.qcow2 backing-file
 expect_eq "view after a cancelled commit" "$(t_raw_md5 cm-top.qcow2)" "$view"
 log "ok cancel of a commit"
 # disk-a now holds part of the commit: make the rebase chain afresh
-qemu-img create -q -f qcow2 disk-a.qcow2 256M
+qemu-img create -q -f qcow2 disk-a.qcow2 128M
 dev=$(t_attach disk-a.qcow2)
 head -c $((16 * M)) /dev/urandom | dd of="$dev" bs=1M oflag=direct iflag=fullblock status=none
 t_detach "$dev"
 qemu-img create -q -f qcow2 -b disk-a.qcow2 -F qcow2 disk-b.qcow2
 dev=$(t_attach disk-b.qcow2)
-head -c $((B_MIB * M)) /dev/urandom | dd of="$dev" bs=1M seek=64 oflag=direct iflag=fullblock status=none
+head -c $((B_MIB * M)) /dev/urandom | dd of="$dev" bs=1M seek=32 oflag=direct iflag=fullblock status=none
 t_detach "$dev"
 qemu-img create -q -f qcow2 -b disk-b.qcow2 -F qcow2 disk-c.qcow2
 cp --sparse=always disk-c.qcow2 orig-c.qcow2
@@ -161,7 +163,7 @@ log "ok cancel"
 # ---- detach while a job runs: refused with EBUSY, or waits ----
 dev=$(t_attach disk-c.qcow2)
 bg_rebase "$dev"
-rc=0; out=$(timeout 120 vdattach detach "$dev" 2>&1) || rc=$?
+rc=0; out=$(timeout 300 vdattach detach "$dev" 2>&1) || rc=$?
 case $rc in
 3)	log "detach during a job: refused, exit 3: $out"
 	[ -b "$dev" ] || fail "device gone after a refused detach"

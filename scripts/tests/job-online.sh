@@ -4,8 +4,9 @@
 cd "$T_DIR"
 
 M=$((1 << 20))
-RATE=4M
+RATE=4M		# commit: charged for the top's data only (~64 MiB with fio's)
 RATE_B=$((4 * M))
+RATE_REBASE=$(t_size 32M 256M)	# rebase: for every byte the top does not allocate
 T_JOB_TIMEOUT=$(t_size 240 1800)
 # a failure while fio runs: stop it before lib.sh's cleanup unmounts
 trap 'touch "$T_DIR/stop"; wait; t_cleanup' EXIT
@@ -103,7 +104,7 @@ rm -f ./*.qcow2
 # ---- 2. rebase under a mounted xfs: disk-c (on disk-b on disk-a) onto disk-a ----
 OFF1=0
 OFF2=$((48 * M))
-qemu-img create -q -f qcow2 disk-a.qcow2 1G
+qemu-img create -q -f qcow2 disk-a.qcow2 "$(t_size 512M 10G)"
 dev=$(t_attach disk-a.qcow2)
 t_xfs_with_file "$dev" mnt A.bin 32 mkfs
 t_detach "$dev"
@@ -118,8 +119,8 @@ suma=$(sha mnt/A.bin)
 sumb=$(sha mnt/B.bin)
 truncate -s 64M mnt/fio.dat
 
-run_job_with_fio mnt/fio.dat rebase -b disk-a.qcow2 -F qcow2 -r $RATE "$dev"
-log "rebase -r $RATE under fio on xfs: $JOB_COPIED bytes copied, $JOB_EQUAL equal in $JOB_SECS s = $JOB_KIBS KiB/s"
+run_job_with_fio mnt/fio.dat rebase -b disk-a.qcow2 -F qcow2 -r "$RATE_REBASE" "$dev"
+log "rebase -r $RATE_REBASE under fio on xfs: $JOB_COPIED bytes copied, $JOB_EQUAL equal in $JOB_SECS s = $JOB_KIBS KiB/s"
 expect_eq "layers after the rebase" "$(t_nr_layers "$dev")" 2
 echo 3 >/proc/sys/vm/drop_caches
 expect_eq "file A after the rebase" "$(sha mnt/A.bin)" "$suma"

@@ -96,6 +96,7 @@ expect_empty_top() {
 	if [ "$du_v" -gt $((du_q + 1024)) ] && [ "$du_v" -gt 2048 ]; then
 		log "vdisk's emptied $1: $(file_extents "$1")"
 		log "qemu-img's emptied $1: $(file_extents "$2")"
+		xfs_bmap -vp "$1" 2>&1 | sed 's/^/# xfs_bmap: /'
 		late_fail "du of the emptied $1: $du_v KiB (qemu-img leaves $du_q KiB)"
 	fi
 }

@@ -9,14 +9,22 @@ B_MIB=$(t_size 32 256)
 # s, a rebase 128 s (it reads, and is charged for, the whole 128 MiB where
 # the top allocates nothing)
 # a failure while a job runs: cancel it so that cleanup can detach
-trap 'for d in $(t_vdevs_of "$T_DIR"); do vdattach cancel "$d" >/dev/null 2>&1; done; wait; t_cleanup' EXIT
+trap 'for d in $(t_vdevs_of "$T_DIR"); do timeout 20 vdattach cancel "$d" >/dev/null 2>&1; done
+	[ -s "$T_DIR/bg.pid" ] && kill "$(cat "$T_DIR/bg.pid")" 2>/dev/null; t_cleanup' EXIT
+
+# Checks of the rate limit fail the test at its end, so that the rest runs.
+LATE=()
+late_fail() {
+	echo "FAIL (reported at the end): $*" >&2
+	LATE+=("$*")
+}
 
 # job_field DEV KEY...: the first of KEYs in "vdattach job --json DEV"
 # (top level or under "job"); state and type as lower-case names
 job_field() {
 	local dev=$1
 	shift
-	vdattach job --json "$dev" | python3 -c '
+	timeout 20 vdattach job --json "$dev" | python3 -c '
 import json, sys
 j = json.load(sys.stdin)
 if isinstance(j.get("job"), dict):
@@ -52,10 +60,25 @@ wait_state() {
 bg_job() {
 	local dev=$1
 	shift
-	rm -f bg.rc
-	(vdattach "$@" -r 1M "$dev" >bg.out 2>&1; echo $? >bg.rc) &
-	BG=$!
+	rm -f bg.rc bg.pid
+	(vdattach "$@" -r 1M "$dev" >bg.out 2>&1 &
+	 echo $! >bg.pid
+	 wait $!
+	 echo $? >bg.rc) &
 	wait_state "$dev" running
+}
+
+# bg_wait DEV: the background job's vdattach must exit within 60 s (its
+# job has ended); on a hang show where it sleeps, kill it, fail
+bg_wait() {
+	local pid
+	for _ in $(seq 600); do [ -s bg.rc ] && { rm -f bg.pid; return 0; }; sleep 0.1; done
+	pid=$(cat bg.pid)
+	log "vdattach (pid $pid) still running 60 s after its job ended: $(tr '\0' ' ' </proc/$pid/cmdline)"
+	log "its kernel stack: $(tr '\n' ' ' </proc/$pid/stack 2>/dev/null)"
+	log "vdattach job: $(timeout 20 vdattach job "$1" 2>&1 | tr '\n' ' ')"
+	kill "$pid"
+	fail "the background vdattach did not exit after its job ended (output: $(cat bg.out))"
 }
 
 # bg_rebase DEV: a rebase onto disk-a at 1 MiB/s in the background
@@ -94,13 +117,14 @@ expect_fail_with 3 "[Bb]usy|running" vdattach rebase -b disk-a.qcow2 -F qcow2 "$
 expect_eq "job type" "$(job_field "$dev" type)" commit
 expect_eq "job rate limit" "$(job_field "$dev" rate_limit)" $M
 sleep 2
-vdattach cancel "$dev" || fail "vdattach cancel (commit) exited $?"
+timeout 60 vdattach cancel "$dev" || fail "vdattach cancel (commit) exited $?"
 expect_eq "job state after cancel (commit)" "$(job_field "$dev" state)" cancelled
 copied=$(job_field "$dev" bytes_copied)
-wait $BG
+bg_wait "$dev"
 log "the cancelled commit: $copied bytes copied; command exit $(cat bg.rc): $(cat bg.out)"
 [ "$(cat bg.rc)" != 0 ] || fail "the cancelled vdattach commit exited 0"
-[ "$copied" -lt $((B_MIB * M)) ] || fail "the commit was not cancelled in time ($copied bytes copied)"
+[ "$copied" -lt $((B_MIB * M)) ] ||
+	late_fail "commit -r 1M copied all $copied bytes before the cancel (rate limit not held)"
 expect_eq "layers after a cancelled commit" "$(t_nr_layers "$dev")" 2
 echo 3 >/proc/sys/vm/drop_caches
 expect_eq "device after a cancelled commit" "$(t_dev_md5 "$dev")" "$view"
@@ -142,13 +166,13 @@ log "vdattach job: $(vdattach job "$dev" 2>&1 | tr '\n' ' ')"
 	fail "job --json byte counts: total '$total' done '$done1' '$done2' copied '$copied'"
 [ "$total" -gt 0 ] && [ "$done2" -le "$total" ] || fail "bytes_done $done2 of bytes_total $total"
 [ "$done2" -gt "$done1" ] || fail "no progress in 3 s: bytes_done $done1 -> $done2"
-[ "$copied" -le $((6 * M)) ] || fail "-r 1M: $copied bytes copied after ~3 s"
+[ "$copied" -le $((6 * M)) ] || late_fail "-r 1M: $copied bytes copied after ~3 s"
 expect_eq "layers while the job runs" "$(t_nr_layers "$dev")" 3
 
 # ---- cancel: chain, backing and content as before ----
-vdattach cancel "$dev" || fail "vdattach cancel exited $?"
+timeout 60 vdattach cancel "$dev" || fail "vdattach cancel exited $?"
 expect_eq "job state after cancel" "$(job_field "$dev" state)" cancelled
-wait $BG
+bg_wait "$dev"
 log "the cancelled rebase command: exit $(cat bg.rc): $(cat bg.out)"
 [ "$(cat bg.rc)" != 0 ] || fail "the cancelled vdattach rebase exited 0"
 expect_eq "layers after cancel" "$(t_nr_layers "$dev")" 3
@@ -168,10 +192,10 @@ case $rc in
 3)	log "detach during a job: refused, exit 3: $out"
 	[ -b "$dev" ] || fail "device gone after a refused detach"
 	expect_eq "job state after the refused detach" "$(job_field "$dev" state)" running
-	vdattach cancel "$dev" || fail "cancel after the refused detach"
-	wait $BG
+	timeout 60 vdattach cancel "$dev" || fail "cancel after the refused detach"
+	bg_wait "$dev"
 	t_detach "$dev" ;;
-0)	wait $BG
+0)	bg_wait "$dev"
 	log "detach during a job: exit 0 (waited or cancelled); the job's command exit $(cat bg.rc): $(cat bg.out)"
 	for _ in $(seq 100); do [ -b "$dev" ] || break; sleep 0.05; done
 	[ ! -b "$dev" ] || fail "device still there after detach exited 0" ;;
@@ -198,3 +222,4 @@ rc=0; vdattach rebase -u --dedup -b disk-a.qcow2 -F qcow2 disk-c.qcow2 >/dev/nul
 expect_eq "disk-c after refused jobs" "$(sha disk-c.qcow2)" "$sum"
 log "ok refusals"
 rm -f ./*.qcow2
+[ ${#LATE[@]} = 0 ] || fail "${LATE[*]}"

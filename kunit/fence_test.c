@@ -123,10 +123,35 @@ static void vd_fence_job_waits_for_guest(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, list_empty(&f.inflight));
 }
 
+/* A request over many windows gets in at the next window boundary. */
+static void vd_fence_big_request_not_starved(struct kunit *test)
+{
+	struct vd_ft_thread big, job;
+	struct vd_fence f;
+
+	vd_fence_init(&f);
+	f.active = true;
+	vd_fence_lock(&f, 0, 1 << 20);
+	vd_ft_start(test, &big, &f, vd_ft_enter_fn, 0, 1ULL << 40);
+	KUNIT_EXPECT_FALSE(test, vd_ft_finished(&big, VD_FT_SETTLE_MS));
+	vd_fence_unlock(&f);
+
+	/* The next window waits for the request to get in, then for it. */
+	vd_ft_start(test, &job, &f, vd_ft_lock_fn, 1 << 20, 1 << 20);
+	KUNIT_ASSERT_TRUE(test, vd_ft_finished(&big, 2000));
+	KUNIT_EXPECT_TRUE(test, big.e.on);
+	KUNIT_EXPECT_FALSE(test, vd_ft_finished(&job, VD_FT_SETTLE_MS));
+	vd_fence_exit(&f, &big.e);
+	KUNIT_ASSERT_TRUE(test, vd_ft_finished(&job, 2000));
+	vd_fence_unlock(&f);
+	KUNIT_EXPECT_EQ(test, f.waiting, 0U);
+}
+
 static struct kunit_case vd_fence_cases[] = {
 	KUNIT_CASE(vd_fence_inactive_is_free),
 	KUNIT_CASE(vd_fence_guest_waits_for_window),
 	KUNIT_CASE(vd_fence_job_waits_for_guest),
+	KUNIT_CASE(vd_fence_big_request_not_starved),
 	{}
 };
 
@@ -134,4 +159,5 @@ static struct kunit_suite vd_fence_suite = {
 	.name = "vdisk_fence",
 	.test_cases = vd_fence_cases,
 };
+
 kunit_test_suite(vd_fence_suite);

@@ -100,22 +100,26 @@ struct vda_job_opts {
  * @name:     "/dev/vdN"
  * @label:    what messages and the last line call it: @name, or IMAGE in
  *            the IMAGE form
+ * @image_form: the argument was an image, not a device
  * @attached: the IMAGE form: attached by this command, detached at the end
  * @top_path: the top layer's file: IMAGE as given, else the kernel's path
  * @top_path_alloc: @top_path when it was allocated here
  * @st:       VDISK_IOC_STATUS of the device
  * @chain:    the files of the stack as vdattach reads them (names the
  *            headers record), or of IMAGE in the IMAGE form
+ * @new_path: rebase: the path NEW was opened by, allocated
  */
 struct vda_job_dev {
 	int index;
 	char name[32];
 	const char *label;
+	bool image_form;
 	bool attached;
 	const char *top_path;
 	char *top_path_alloc;
 	struct vda_status st;
 	struct vda_chain chain;
+	char *new_path;
 };
 
 static unsigned int vda_live_layers(const struct vda_job_dev *d)
@@ -373,9 +377,16 @@ static int vda_job_image_usable(int ctl, const struct vda_job_opts *o, const str
 	return VDA_EXIT_OK;
 }
 
-/* The IMAGE form: attach IMAGE read-write with its chain, as attach does. */
+static int vda_rebase_open_new(const struct vda_job_opts *o, struct vda_job_dev *d,
+			       struct vda_chain *nc);
+
+/*
+ * The IMAGE form: attach IMAGE read-write with its chain, as attach does.
+ * A rebase's NEW is opened first: a NEW that cannot be used is refused
+ * before anything is attached.
+ */
 static int vda_job_attach_image(int ctl, const struct vda_job_opts *o, const struct stat *img,
-				struct vda_job_dev *d)
+				struct vda_job_dev *d, struct vda_chain *layers)
 {
 	struct vda_chain_opts co = {
 		.cmd = o->cmd,
@@ -398,6 +409,14 @@ static int vda_job_attach_image(int ctl, const struct vda_job_opts *o, const str
 		vda_warn(o->target, "has no backing file to commit into");
 		return VDA_EXIT_FAILURE;
 	}
+	if (o->type == VDISK_JOB_REBASE) {
+		/* the top as the kernel will describe it, for the loop check */
+		d->st.layer[0].file_dev = vda_encode_dev(img->st_dev);
+		d->st.layer[0].file_ino = img->st_ino;
+		ret = vda_rebase_open_new(o, d, layers);
+		if (ret)
+			return ret;
+	}
 	ret = vda_attach_image_chain(ctl, o->target, &d->chain, &d->index);
 	if (ret)
 		return ret;
@@ -410,7 +429,8 @@ static int vda_job_attach_image(int ctl, const struct vda_job_opts *o, const str
  * DEV or IMAGE: fills @d; in the IMAGE form attaches it.  Returns an exit
  * code, the reason printed.
  */
-static int vda_job_open_target(int ctl, const struct vda_job_opts *o, struct vda_job_dev *d)
+static int vda_job_open_target(int ctl, const struct vda_job_opts *o, struct vda_job_dev *d,
+			       struct vda_chain *layers)
 {
 	struct stat st;
 	int ret;
@@ -419,7 +439,8 @@ static int vda_job_open_target(int ctl, const struct vda_job_opts *o, struct vda
 	d->label = o->target;
 	if (stat(o->target, &st) == 0 && S_ISREG(st.st_mode)) {
 		d->top_path = o->target;
-		return vda_job_attach_image(ctl, o, &st, d);
+		d->image_form = true;
+		return vda_job_attach_image(ctl, o, &st, d, layers);
 	}
 	ret = vda_resolve_device(ctl, o->target, &d->index);
 	if (ret)
@@ -823,7 +844,7 @@ static int vda_rebase_check_top_path(const struct vda_job_opts *o, const struct 
 {
 	struct stat st;
 
-	if (d->attached || !o->backing[0] || o->backing[0] == '/')
+	if (d->image_form || !o->backing[0] || o->backing[0] == '/')
 		return VDA_EXIT_OK;
 	if (!stat(d->top_path, &st) && vda_same_file(&d->st.layer[0], st.st_dev, st.st_ino))
 		return VDA_EXIT_OK;
@@ -834,11 +855,14 @@ static int vda_rebase_check_top_path(const struct vda_job_opts *o, const struct 
 
 /*
  * NEW and its backing chain, opened read-only exactly as attach opens a
- * chain (NEW's format from -F or probed, the rest from the headers).
+ * chain (NEW's format from -F or probed, the rest from the headers), into
+ * @nc; the path it was opened by in @d->new_path.
  */
-static int vda_rebase_open_new(const struct vda_job_opts *o, const struct vda_job_dev *d,
-			       struct vda_chain *nc, char **new_path)
+static int vda_rebase_open_new(const struct vda_job_opts *o, struct vda_job_dev *d,
+			       struct vda_chain *nc)
 {
+	char **new_path = &d->new_path;
+
 	struct vda_chain_opts co = {
 		.cmd = o->cmd,
 		.format = o->backing_format,
@@ -905,7 +929,8 @@ static int vda_job_prepare_and_start(int ctl, const struct vda_job_opts *o,
 		if (!ret)
 			vda_job_warn_shared(ctl, d, path, &layers->layer[0]);
 	} else {
-		ret = vda_rebase_open_new(o, d, layers, &path);
+		/* the IMAGE form opened NEW before attaching */
+		ret = d->image_form ? VDA_EXIT_OK : vda_rebase_open_new(o, d, layers);
 		if (!ret) {
 			name = strdup(o->backing);
 			if (!name)
@@ -945,7 +970,7 @@ static int vda_run_job(int argc, char **argv, struct vda_job_opts *o)
 	memset(&d.st, 0, sizeof(d.st));
 	vda_chain_init(&d.chain);
 	vda_chain_init(&layers);
-	ret = vda_job_open_target(ctl, o, &d);
+	ret = vda_job_open_target(ctl, o, &d, &layers);
 	if (!ret)
 		ret = vda_job_prepare_and_start(ctl, o, &d, &layers);
 	/* The kernel holds its own references to the files now. */
@@ -960,6 +985,7 @@ static int vda_run_job(int argc, char **argv, struct vda_job_opts *o)
 		ret = ret ? ret : detached;
 	}
 	free(d.top_path_alloc);
+	free(d.new_path);
 	close(ctl);
 	return ret;
 }

@@ -285,6 +285,16 @@ sv commit other.raw
 expect "commit IMAGE without backing file: refused before attaching" 2 "" \
 "vdattach: other.raw: has no backing file to commit into"
 
+: >stack.txt
+sv rebase -b missing.qcow2 a/top.qcow2
+expect "rebase IMAGE onto a missing NEW: refused before attaching" 2 "" \
+"vdattach: a/missing.qcow2: No such file or directory"
+
+: >stack.txt
+sv rebase -b ../top.qcow2 a/b/mid.qcow2
+expect "rebase IMAGE onto a chain that holds it: refused before attaching" 2 "" \
+"vdattach: a/b/../top.qcow2: its backing chain contains the image being rebased ('a/b/../b/mid.qcow2')"
+
 stack 2 a/top.qcow2 2 a/b/mid.qcow2 1 a/b/base.raw
 sv commit a/top.qcow2
 expect "commit IMAGE that is already attached: use the device" 3 "" \

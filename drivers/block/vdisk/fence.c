@@ -18,6 +18,7 @@ void vd_fence_init(struct vd_fence *f)
 	f->start = 0;
 	f->end = 0;
 	INIT_LIST_HEAD(&f->inflight);
+	f->waiting = 0;
 	init_waitqueue_head(&f->wq);
 }
 
@@ -49,17 +50,26 @@ static bool vd_fence_busy(const struct vd_fence *f)
 void vd_fence_enter(struct vd_fence *f, struct vd_fence_entry *e, u64 pos,
 		    u64 len)
 {
+	bool waited = false;
+
 	e->on = false;
 	if (!READ_ONCE(f->active) || !len)
 		return;
 	e->start = pos;
 	e->end = pos + len;
 	spin_lock_irq(&f->lock);
-	wait_event_lock_irq(f->wq, !vd_fence_blocks(f, e->start, e->end),
-			    f->lock);
+	if (vd_fence_blocks(f, e->start, e->end)) {
+		f->waiting++;
+		wait_event_lock_irq(f->wq, !vd_fence_blocks(f, e->start, e->end),
+				    f->lock);
+		/* The job may be waiting for us to get in first. */
+		waited = !--f->waiting;
+	}
 	list_add_tail(&e->node, &f->inflight);
 	e->on = true;
 	spin_unlock_irq(&f->lock);
+	if (waited)
+		wake_up_all(&f->wq);
 }
 
 /* The request is done (called from its completion, any context). */
@@ -85,14 +95,16 @@ void vd_fence_exit(struct vd_fence *f, struct vd_fence_entry *e)
  * @start: first byte
  * @end:   byte past the last
  *
- * New guest requests overlapping the window wait from now on; returns
- * once those already running inside it are done.  The job must not freeze
+ * Requests that waited for the previous window get in first; then new
+ * guest requests overlapping the window wait, and this returns once those
+ * already running inside it are done.  The job must not freeze
  * the queue while it holds a window: a waiting request holds the queue's
  * usage counter.
  */
 void vd_fence_lock(struct vd_fence *f, u64 start, u64 end)
 {
 	spin_lock_irq(&f->lock);
+	wait_event_lock_irq(f->wq, !f->waiting, f->lock);
 	f->start = start;
 	f->end = end;
 	wait_event_lock_irq(f->wq, !vd_fence_busy(f), f->lock);

@@ -28,8 +28,13 @@
  * @start:    the job's window [@start, @end); empty when equal
  * @end:      see @start
  * @inflight: struct vd_fence_entry of the guest requests that registered
+ * @waiting:  guest requests sleeping until the window moves on; the job
+ *            lets them in before it takes its next window, so that a
+ *            request spanning many windows (a discard of the whole disk)
+ *            is not starved for the length of the job
  * @wq:       guest requests wait here for the window to move on, the job
- *            for the requests inside its window to finish
+ *            for the requests inside its window to finish and for
+ *            @waiting to drain
  */
 struct vd_fence {
 	spinlock_t lock;		/* see @lock above */
@@ -37,6 +42,7 @@ struct vd_fence {
 	u64 start;
 	u64 end;
 	struct list_head inflight;
+	unsigned int waiting;
 	wait_queue_head_t wq;
 };
 

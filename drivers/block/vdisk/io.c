@@ -78,6 +78,13 @@ int vd_file_write(struct file *file, const void *buf, size_t len, u64 pos)
 int vd_file_write_iter(struct file *file, struct iov_iter *iter, u64 pos,
 		       bool direct)
 {
+	/*
+	 * 6.1's direct I/O cannot pin the pages of a kvec (-EFAULT).  Kernel
+	 * buffers that should bypass the page cache come as a bvec instead
+	 * (vd_qcow2_put_buf()); the odd kvec goes through the page cache.
+	 */
+	if (iov_iter_is_kvec(iter))
+		direct = false;
 	while (iov_iter_count(iter)) {
 		struct kiocb kiocb;
 		ssize_t n;

@@ -151,7 +151,7 @@ static int vd_job_thread(void *data)
 			ktime_ms_delta(job->ended, job->started));
 
 	/* Nothing of the job may be touched after this: it may be freed. */
-	complete(&job->done);
+	complete_all(&job->done);
 	module_put_and_kthread_exit(0);
 }
 

@@ -56,15 +56,27 @@ wait_state() {
 	fail "job state on $1 is '$s', not '$2'"
 }
 
+# t_detach with a bound: a detach after a cancelled job must not hang
+t_detach() {
+	local rc=0
+	timeout 60 vdattach detach "$1" || rc=$?
+	[ $rc = 0 ] || fail "vdattach detach $1 exited $rc (124: still waiting after 60 s)"
+	for _ in $(seq 100); do [ -b "$1" ] || return 0; sleep 0.02; done
+	fail "$1 still exists after detach"
+}
+
 # bg_job DEV VDATTACH-ARGS...: a job at 1 MiB/s in the background, running
 bg_job() {
 	local dev=$1
 	shift
 	rm -f bg.rc bg.pid
+	# (set -e is inherited: a cancelled job's exit 130 must not end the
+	# subshell before it records it)
 	(vdattach "$@" -r 1M "$dev" >bg.out 2>&1 &
 	 echo $! >bg.pid
-	 wait $!
-	 echo $? >bg.rc) &
+	 rc=0
+	 wait $! || rc=$?
+	 echo $rc >bg.rc) &
 	wait_state "$dev" running
 }
 
@@ -74,8 +86,8 @@ bg_wait() {
 	local pid
 	for _ in $(seq 600); do [ -s bg.rc ] && { rm -f bg.pid; return 0; }; sleep 0.1; done
 	pid=$(cat bg.pid)
-	log "vdattach (pid $pid) still running 60 s after its job ended: $(tr '\0' ' ' </proc/$pid/cmdline)"
-	log "its kernel stack: $(tr '\n' ' ' </proc/$pid/stack 2>/dev/null)"
+	log "vdattach (pid $pid) still running 60 s after its job ended: $(tr '\0' ' ' </proc/$pid/cmdline 2>&1)"
+	log "its kernel stack: $(tr '\n' ' ' </proc/$pid/stack 2>&1)"
 	log "vdattach job: $(timeout 20 vdattach job "$1" 2>&1 | tr '\n' ' ')"
 	kill "$pid"
 	fail "the background vdattach did not exit after its job ended (output: $(cat bg.out))"

@@ -123,3 +123,112 @@ expect_fail_with() {
 pattern_file() {
 	head -c $(($2 << 20)) /dev/urandom >"$1"
 }
+
+# ---- layer jobs (vdattach commit / rebase): the job-*.sh tests ----
+
+# VDISK_TEST_FULL=1 (vm-tests --full) makes the job tests use the seed's
+# sizes (10 GiB disks, 1 GiB and 512 MiB files) instead of scaled ones.
+# t_size SMALL FULL: prints the one that applies
+t_size() {
+	if [ "${VDISK_TEST_FULL:-0}" = 1 ]; then echo "$2"; else echo "$1"; fi
+}
+
+# t_check_clean IMG: qemu-img check exits 0 and finds no error or leak
+t_check_clean() {
+	local out rc=0
+	out=$(qemu-img check "$1" 2>&1) || rc=$?
+	[ $rc = 0 ] && echo "$out" | grep -q "No errors were found" ||
+		{ echo "$out"; fail "qemu-img check $(basename "$1") exited $rc"; }
+}
+
+# t_compare A B: qemu-img compare says identical (exit 0); formats probed
+t_compare() {
+	local out rc=0
+	out=$(qemu-img compare "$1" "$2" 2>&1) || rc=$?
+	[ $rc = 0 ] || fail "qemu-img compare $(basename "$1") $(basename "$2") exited $rc: $out"
+}
+
+# t_du_k FILE: disk usage in KiB
+t_du_k() {
+	du -k "$1" | cut -f1
+}
+
+# t_within WHAT GOT WANT PCT: GOT within PCT percent of WANT
+t_within() {
+	local what=$1 got=$2 want=$3 pct=$4
+	[ $((got * 100)) -le $((want * (100 + pct))) ] &&
+		[ $((got * 100)) -ge $((want * (100 - pct))) ] ||
+		fail "$what: $got not within $pct% of $want"
+}
+
+# t_info IMG KEY: a top-level field of qemu-img info --output=json ("" if
+# absent); KEY may be a dotted path like format-specific.data.cid
+t_info() {
+	qemu-img info --output=json "$1" | python3 -c '
+import json, sys
+v = json.load(sys.stdin)
+for k in sys.argv[1].split("."):
+    v = v.get(k) if isinstance(v, dict) else None
+print("" if v is None else v)
+' "$2"
+}
+
+# t_raw_md5 IMG: md5 of the guest view of IMG (its whole chain) as raw
+t_raw_md5() {
+	local raw=$T_DIR/.view.raw sum
+	rm -f "$raw"
+	qemu-img convert -O raw "$1" "$raw" || fail "qemu-img convert -O raw $1"
+	sum=$(md5sum "$raw" | cut -d' ' -f1)
+	rm -f "$raw"
+	echo "$sum"
+}
+
+# t_dev_md5 DEV
+t_dev_md5() {
+	md5sum "$1" | cut -d' ' -f1
+}
+
+# t_allocated_k IMG: KiB of data IMG itself holds (qemu-img map, depth 0)
+t_allocated_k() {
+	qemu-img map --output=json "$1" | python3 -c '
+import json, sys
+print(sum(e["length"] for e in json.load(sys.stdin)
+          if e["depth"] == 0 and e["data"]) // 1024)
+'
+}
+
+# t_nr_layers DEV: depth of the live stack in sysfs
+t_nr_layers() {
+	wc -l <"/sys/block/${1#/dev/}/vdisk/chain"
+}
+
+# t_job VDATTACH-ARGS...: run "vdattach commit|rebase ..." which must exit
+# 0 and print its one line "<cmd> <dev>: done: N bytes copied, N equal,
+# N dropped in S s (R MiB/s)".  Not in a subshell: sets JOB_LINE,
+# JOB_COPIED, JOB_EQUAL, JOB_DROPPED, JOB_SECS, JOB_KIBS (KiB/s copied).
+# Killed (a failure) after T_JOB_TIMEOUT seconds, default 600.
+t_job() {
+	local out rc=0 re
+	out=$(timeout "${T_JOB_TIMEOUT:-600}" vdattach "$@" 2>&1) || rc=$?
+	[ $rc != 124 ] || fail "vdattach $* still running after ${T_JOB_TIMEOUT:-600} s: $out"
+	[ $rc = 0 ] || fail "vdattach $* exited $rc: $out"
+	re='done: ([0-9]+) bytes copied, ([0-9]+) (bytes )?equal, ([0-9]+) (bytes )?dropped in ([0-9.]+) s'
+	JOB_LINE=$(echo "$out" | grep -E "$re" | tail -1)
+	[[ $JOB_LINE =~ $re ]] || fail "vdattach $*: no 'done:' line in: $out"
+	JOB_COPIED=${BASH_REMATCH[1]}
+	JOB_EQUAL=${BASH_REMATCH[2]}
+	JOB_DROPPED=${BASH_REMATCH[4]}
+	JOB_SECS=${BASH_REMATCH[6]}
+	JOB_KIBS=$(awk -v b="$JOB_COPIED" -v s="$JOB_SECS" 'BEGIN { printf "%d", (s > 0 ? b / 1024 / s : 0) }')
+	log "vdattach $*: $JOB_LINE"
+}
+
+# t_xfs_with_file DEV MNT FILE MIB [mkfs]: (mkfs.xfs and) mount DEV, write
+# MIB MiB of random data to MNT/FILE, unmount
+t_xfs_with_file() {
+	[ "${5:-}" = mkfs ] && { mkfs.xfs -q "$1" || fail "mkfs.xfs on $1"; }
+	t_mount "$1" "$2"
+	pattern_file "$2/$3" "$4"
+	sync
+	t_umount "$2"
+}

@@ -44,8 +44,15 @@ static int vda_detach_one(int ctl, int index, bool lazy, bool quiet_gone)
 		return VDA_EXIT_OK;
 	vda_device_path(index, path, sizeof(path));
 	if (ret == -EBUSY) {
-		vda_warn(path, "device is busy (mounted or open); "
-			 "use --lazy to detach on last close");
+		static struct vda_status st;
+
+		if (!vda_ioc_status(ctl, index, false, &st) &&
+		    (st.st.dev_flags & VDISK_DEV_JOB_RUNNING))
+			vda_warn(path, "a commit or rebase is running; "
+				 "wait for it or stop it with 'vdattach cancel %s'", path);
+		else
+			vda_warn(path, "device is busy (mounted or open); "
+				 "use --lazy to detach on last close");
 		return VDA_EXIT_BUSY;
 	}
 	if (ret == -ENXIO) {

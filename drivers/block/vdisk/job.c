@@ -101,12 +101,14 @@ int vd_job_throttle(struct vd_job *job)
 		return vd_job_cancelled(job) ? -ECANCELED : 0;
 	due_ns = mul_u64_u64_div_u64(job->io_bytes, NSEC_PER_SEC,
 				     job->rate_limit);
-	ran_ns = ktime_to_ns(ktime_sub(ktime_get(), job->started));
-	if (due_ns > ran_ns) {
-		/* At most a second per nap, so a cancel is seen soon. */
-		unsigned long nap = nsecs_to_jiffies(min_t(u64, due_ns - ran_ns,
-							    NSEC_PER_SEC));
+	while (!vd_job_cancelled(job)) {
+		unsigned long nap;
 
+		ran_ns = ktime_to_ns(ktime_sub(ktime_get(), job->started));
+		if (due_ns <= ran_ns)
+			break;
+		/* A second per nap at most, so that a cancel is seen soon. */
+		nap = nsecs_to_jiffies(min_t(u64, due_ns - ran_ns, NSEC_PER_SEC));
 		wait_event_timeout(job->wake, vd_job_cancelled(job), nap ?: 1);
 	}
 	return vd_job_cancelled(job) ? -ECANCELED : 0;

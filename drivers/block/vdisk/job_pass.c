@@ -258,6 +258,19 @@ static int vd_job_rebase_window(struct vd_job_ctx *ctx,
 			pos += n;
 			continue;
 		}
+		/* Nothing below in either chain: zeros on both sides, equal. */
+		ret = vd_job_allocated(chain, 1, chain->nr, pos, &n, &alloc);
+		if (!ret && !alloc)
+			ret = vd_job_allocated(job->new_backing, 0,
+					       job->new_backing->nr, pos, &n, &alloc);
+		if (ret)
+			return vd_job_io_error(job, "mapping the backing of", top,
+					       pos, n, ret);
+		if (!alloc) {
+			vd_job_account(job, 0, 0, n, 0);
+			pos += n;
+			continue;
+		}
 		ret = vd_chain_read(chain, 1, pos, ctx->a, n);
 		if (ret)
 			return vd_job_io_error(job, "reading the old backing of",

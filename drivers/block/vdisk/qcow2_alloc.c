@@ -147,7 +147,7 @@ static int vd_qcow2_new_refblock(struct vd_layer *layer, u64 ri)
 	ret = vd_file_write_zeroes(layer->files[0], b, q->h.cluster_size);
 	if (ret)
 		return ret;
-	rw->file_end += q->h.cluster_size;
+	WRITE_ONCE(rw->file_end, rw->file_end + q->h.cluster_size);
 	vd_mcache_drop(q->cache, &rw->rb_owner, b, q->h.cluster_size);
 	rw->reftable[ri] = b;
 	__set_bit(ri * 8 / 512, rw->reftable_dirty);
@@ -187,7 +187,7 @@ static int vd_qcow2_grow_reftable(struct vd_layer *layer, u64 need)
 	old_len = (u64)rw->reftable_clusters << cb;
 	t_off = rw->file_end;
 	vd_qcow2_zero_wait(rw, t_off, t_off + (clusters << cb));
-	rw->file_end += clusters << cb;
+	WRITE_ONCE(rw->file_end, rw->file_end + (clusters << cb));
 
 	kvfree(rw->reftable);
 	bitmap_free(rw->reftable_dirty);
@@ -289,7 +289,7 @@ int vd_qcow2_alloc(struct vd_layer *layer, u64 want, u64 *off, u64 *got,
 	if (fresh)
 		*fresh = (c << cb) >= rw->file_end;
 	/* New refcount blocks go to the end: past these clusters. */
-	rw->file_end = max(rw->file_end, (c + n) << cb);
+	WRITE_ONCE(rw->file_end, max(rw->file_end, (c + n) << cb));
 	for (i = 0; i < n; i++) {
 		ret = vd_qcow2_set_refcount(layer, c + i, 1);
 		if (ret)

@@ -181,9 +181,19 @@ static int vd_qcow2_check_target(struct vd_layer *layer, u64 host, u64 len)
 	struct vd_qcow2 *q = layer->priv;
 	char why[96];
 
-	if (!vd_qcow2_is_metadata(q, host, len))
+	if (vd_qcow2_is_metadata(q, host, len)) {
+		snprintf(why, sizeof(why), "L2 entry points at metadata (0x%llx)", host);
+	} else if (host + len > READ_ONCE(q->rw->file_end)) {
+		/*
+		 * Past the end of the file at open and not allocated since: no
+		 * refcount covers it, and zeroing ahead and the trim at close
+		 * (vd_qcow2_zero_ahead(), vd_qcow2_trim()) own that space.
+		 */
+		snprintf(why, sizeof(why), "L2 entry points past the end of the file (0x%llx)",
+			 host);
+	} else {
 		return 0;
-	snprintf(why, sizeof(why), "L2 entry points at metadata (0x%llx)", host);
+	}
 	vd_qcow2_mark_corrupt(layer, why);
 	return -EIO;
 }

@@ -81,6 +81,19 @@ struct vd_qcow2_free {
  * @spare:         cluster buffers kept for reuse: allocating and freeing
  *                 one per write (vmalloc for big clusters) costs more than
  *                 the copy-on-write itself
+ * @zero_busy:     a writer is zeroing [@zero_start, @zero_end) of the file
+ *                 ahead of the allocator (qcow2_write.c, "zeroing ahead");
+ *                 set under @alloc_lock while clear; while set only that
+ *                 writer changes @zero_*, @zeroed_end, @zero_ok and clears
+ *                 it with smp_store_release() when done (it takes no lock
+ *                 of the layer meanwhile); allocations reaching into the
+ *                 range wait on @zero_wq, holding @alloc_lock
+ * @zero_start:    see @zero_busy
+ * @zero_end:      see @zero_busy
+ * @zeroed_end:    the zeroing ahead has covered the file up to here
+ * @zero_ok:       zeroing ahead is on (direct I/O files only); cleared for
+ *                 good at the first failed zeroing write
+ * @zero_wq:       woken when @zero_busy clears
  */
 struct vd_qcow2_rw {
 	struct mutex flush_lock;	/* see above */
@@ -115,6 +128,13 @@ struct vd_qcow2_rw {
 	spinlock_t spare_lock;		/* see above */
 	void *spare[VD_QCOW2_SPARES];
 	unsigned int nr_spare;
+
+	bool zero_busy;			/* see above */
+	u64 zero_start;
+	u64 zero_end;
+	u64 zeroed_end;
+	bool zero_ok;
+	wait_queue_head_t zero_wq;
 };
 
 /**
@@ -160,7 +180,8 @@ int vd_qcow2_slice_get(struct vd_layer *layer, u64 slice_off,
 /* qcow2_alloc.c */
 int vd_qcow2_rw_open(struct vd_layer *layer, const struct vd_open_args *args);
 void vd_qcow2_rw_free(struct vd_qcow2 *q);
-int vd_qcow2_alloc(struct vd_layer *layer, u64 want, u64 *off, u64 *got);
+int vd_qcow2_alloc(struct vd_layer *layer, u64 want, u64 *off, u64 *got,
+		   bool *fresh);
 int vd_qcow2_free_later(struct vd_layer *layer, u64 off, u64 len);
 int vd_qcow2_release_frees(struct vd_layer *layer,
 			   const struct vd_qcow2_free *frees, unsigned int nr);
@@ -174,6 +195,7 @@ int vd_qcow2_write_run(struct vd_layer *layer, const struct vd_chain *chain,
 		       const struct vd_run *run, struct iov_iter *iter);
 int vd_qcow2_discard(struct vd_layer *layer, const struct vd_chain *chain,
 		     u64 pos, u64 len, enum vd_discard_mode mode);
+void vd_qcow2_trim(struct vd_layer *layer);
 
 /* qcow2_flush.c */
 int vd_qcow2_flush(struct vd_layer *layer);

@@ -116,6 +116,22 @@ static int vd_qcow2_get_refcount(struct vd_layer *layer, u64 c, u64 *rc)
 static int vd_qcow2_set_refcount(struct vd_layer *layer, u64 c, u64 rc);
 
 /*
+ * Before the allocator hands out file bytes [@start, @end): wait if a
+ * writer is zeroing them ahead (qcow2_write.c), so that its zeros never
+ * land on what the new owner writes.  Called with alloc_lock held.
+ */
+static void vd_qcow2_zero_wait(struct vd_qcow2_rw *rw, u64 start, u64 end)
+{
+	lockdep_assert_held(&rw->alloc_lock);
+	/* Acquire pairs with the release that ends the zeroing. */
+	if (!smp_load_acquire(&rw->zero_busy) ||
+	    end <= rw->zero_start || start >= rw->zero_end)
+		return;
+	/* Acquire pairs with the release that ends the zeroing. */
+	wait_event(rw->zero_wq, !smp_load_acquire(&rw->zero_busy));
+}
+
+/*
  * Give refcount block @ri a cluster, at the end of the file.  Its content
  * (zeros) is on disk before the table points at it; its own refcount is
  * then set like any other, which may create one more block.
@@ -127,10 +143,11 @@ static int vd_qcow2_new_refblock(struct vd_layer *layer, u64 ri)
 	u64 b = rw->file_end;
 	int ret;
 
+	vd_qcow2_zero_wait(rw, b, b + q->h.cluster_size);
 	ret = vd_file_write_zeroes(layer->files[0], b, q->h.cluster_size);
 	if (ret)
 		return ret;
-	rw->file_end += q->h.cluster_size;
+	WRITE_ONCE(rw->file_end, rw->file_end + q->h.cluster_size);
 	vd_mcache_drop(q->cache, &rw->rb_owner, b, q->h.cluster_size);
 	rw->reftable[ri] = b;
 	__set_bit(ri * 8 / 512, rw->reftable_dirty);
@@ -169,7 +186,8 @@ static int vd_qcow2_grow_reftable(struct vd_layer *layer, u64 need)
 	memcpy(table, rw->reftable, (size_t)rw->reftable_entries * 8);
 	old_len = (u64)rw->reftable_clusters << cb;
 	t_off = rw->file_end;
-	rw->file_end += clusters << cb;
+	vd_qcow2_zero_wait(rw, t_off, t_off + (clusters << cb));
+	WRITE_ONCE(rw->file_end, rw->file_end + (clusters << cb));
 
 	kvfree(rw->reftable);
 	bitmap_free(rw->reftable_dirty);
@@ -226,11 +244,16 @@ static int vd_qcow2_set_refcount(struct vd_layer *layer, u64 c, u64 rc)
  * @want:  clusters wanted, at least 1
  * @off:   file offset of the first one
  * @got:   clusters allocated, 1..@want
+ * @fresh: if not NULL, set when the clusters start at or past @file_end:
+ *         past the end of the file when the layer was opened and never
+ *         allocated since, so nothing has written them and they read as
+ *         zeros (past the end of the file, a hole, or zeroed ahead)
  *
  * Refcounts are set to 1 in memory.  Called with rw->meta_rwsem held
  * shared and rw->alloc_lock held.  Return: 0 or -errno.
  */
-int vd_qcow2_alloc(struct vd_layer *layer, u64 want, u64 *off, u64 *got)
+int vd_qcow2_alloc(struct vd_layer *layer, u64 want, u64 *off, u64 *got,
+		   bool *fresh)
 {
 	struct vd_qcow2 *q = layer->priv;
 	struct vd_qcow2_rw *rw = q->rw;
@@ -262,8 +285,11 @@ int vd_qcow2_alloc(struct vd_layer *layer, u64 want, u64 *off, u64 *got)
 		vd_qcow2_mark_corrupt(layer, why);
 		return -EIO;
 	}
+	vd_qcow2_zero_wait(rw, c << cb, (c + n) << cb);
+	if (fresh)
+		*fresh = (c << cb) >= rw->file_end;
 	/* New refcount blocks go to the end: past these clusters. */
-	rw->file_end = max(rw->file_end, (c + n) << cb);
+	WRITE_ONCE(rw->file_end, max(rw->file_end, (c + n) << cb));
 	for (i = 0; i < n; i++) {
 		ret = vd_qcow2_set_refcount(layer, c + i, 1);
 		if (ret)
@@ -433,6 +459,9 @@ int vd_qcow2_rw_open(struct vd_layer *layer, const struct vd_open_args *args)
 	init_waitqueue_head(&rw->inflight_wq);
 	rw->rb_bits = q->h.cluster_bits + 3 - q->h.refcount_order;
 	rw->file_end = round_up(q->file_size, q->h.cluster_size);
+	rw->zeroed_end = rw->file_end;
+	rw->zero_ok = layer->dio_align != 0;
+	init_waitqueue_head(&rw->zero_wq);
 	vd_mcache_get_stats(q->cache, &st);
 	rw->dirty_limit = max_t(u64, st.capacity / 4, 16);
 

@@ -161,6 +161,7 @@ int vd_qcow2_flush_if_full(struct vd_layer *layer)
  * Detach: write everything back.  Twice: the first flush releases the
  * clusters freed since the last one, and the second writes their
  * refcounts, so that qemu-img check finds no leak after a clean detach.
+ * Then the space preallocated past the last cluster goes.
  */
 void vd_qcow2_close_rw(struct vd_layer *layer)
 {
@@ -171,7 +172,10 @@ void vd_qcow2_close_rw(struct vd_layer *layer)
 	ret = vd_qcow2_flush(layer);
 	if (!ret)
 		ret = vd_qcow2_flush(layer);
-	if (ret)
+	if (ret) {
 		pr_err("%s: writing qcow2 metadata back at detach failed: error %d\n",
 		       layer->path, ret);
+		return;
+	}
+	vd_qcow2_trim(layer);
 }

@@ -161,15 +161,39 @@ static void vd_qcow2_l2e_owned_range(struct vd_qcow2 *q,
 	}
 }
 
+/*
+ * Does the disk show zeros where @l2e maps, known without reading: a zero
+ * cluster, or an unallocated one with no layer below.
+ */
+static bool vd_qcow2_l2e_zero(struct vd_qcow2 *q, const struct vd_chain *chain,
+			      const struct vd_qcow2_l2e *l2e)
+{
+	if (q->h.extended_l2 || vd_qcow2_l2e_compressed(l2e))
+		return false;
+	if (l2e->raw & VD_QCOW2_OFLAG_ZERO)
+		return true;
+	return !l2e->raw && chain->nr == 1;
+}
+
 /* Check an entry about to be written through: never onto metadata. */
 static int vd_qcow2_check_target(struct vd_layer *layer, u64 host, u64 len)
 {
 	struct vd_qcow2 *q = layer->priv;
 	char why[96];
 
-	if (!vd_qcow2_is_metadata(q, host, len))
+	if (vd_qcow2_is_metadata(q, host, len)) {
+		snprintf(why, sizeof(why), "L2 entry points at metadata (0x%llx)", host);
+	} else if (host + len > READ_ONCE(q->rw->file_end)) {
+		/*
+		 * Past the end of the file at open and not allocated since: no
+		 * refcount covers it, and zeroing ahead and the trim at close
+		 * (vd_qcow2_zero_ahead(), vd_qcow2_trim()) own that space.
+		 */
+		snprintf(why, sizeof(why), "L2 entry points past the end of the file (0x%llx)",
+			 host);
+	} else {
 		return 0;
-	snprintf(why, sizeof(why), "L2 entry points at metadata (0x%llx)", host);
+	}
 	vd_qcow2_mark_corrupt(layer, why);
 	return -EIO;
 }
@@ -273,7 +297,7 @@ static int vd_qcow2_own_l2(struct vd_layer *layer, u64 l1_idx, u64 *l2_off)
 		new = old;
 		goto out;
 	}
-	ret = vd_qcow2_alloc(layer, 1, &new, &got);
+	ret = vd_qcow2_alloc(layer, 1, &new, &got, NULL);
 	if (ret)
 		goto err;
 	if (old) {
@@ -426,12 +450,14 @@ static int vd_qcow2_put_buf(struct vd_layer *layer, void *buf, size_t len,
 /*
  * Write virtual [@from, @to) of a cluster to @host + offset: the guest's
  * bytes [@pos, @pos + @len) from @iter, the rest as the disk shows it now.
- * @fresh: the host range lies past the end of the file, so it reads as
- * zeros already: copy-on-write bytes that are zeros need not be written.
+ * @fresh: the host range was never written and reads as zeros already
+ * (vd_qcow2_alloc()): copy-on-write bytes that are zeros need not be
+ * written.  @zeros: the disk is known to show zeros in [@from, @to) (see
+ * vd_qcow2_l2e_zero()), so there is nothing to read.
  */
 static int vd_qcow2_fill(struct vd_layer *layer, const struct vd_chain *chain,
 			 u64 from, u64 to, u64 pos, u64 len,
-			 struct iov_iter *iter, u64 host, bool fresh)
+			 struct iov_iter *iter, u64 host, bool fresh, bool zeros)
 {
 	struct vd_qcow2 *q = layer->priv;
 	u8 *buf;
@@ -439,8 +465,15 @@ static int vd_qcow2_fill(struct vd_layer *layer, const struct vd_chain *chain,
 
 	if (from == pos && to == pos + len)
 		return vd_qcow2_put_iter(layer, iter, len, host);
+	if (fresh && zeros)
+		return vd_qcow2_put_iter(layer, iter, len, host + (pos - from));
 	buf = vd_qcow2_buf_get(q);
-	ret = vd_chain_read(chain, 0, from, buf, to - from);
+	if (zeros) {
+		memset(buf, 0, to - from);
+		ret = 0;
+	} else {
+		ret = vd_chain_read(chain, 0, from, buf, to - from);
+	}
 	if (!ret && fresh && !memchr_inv(buf, 0, pos - from) &&
 	    !memchr_inv(buf + (pos - from) + len, 0, to - pos - len)) {
 		vd_qcow2_buf_put(q, buf);
@@ -540,23 +573,139 @@ static int vd_qcow2_read_l2e(struct vd_layer *layer, struct vd_qcow2_wctx *w,
 	return vd_qcow2_l2e_check(layer, l2e);
 }
 
+/* --- zeroing ahead ---------------------------------------------------- */
+
 /*
- * Allocate for a write.  *@fresh: the clusters start past the end of the
- * file.  Only their owner writes there, and a file grows only by writes
- * into allocated clusters, so they keep reading as zeros until then.
+ * A write into file blocks never written before is costly for the
+ * filesystem: past the end of the file it is an extending write, which
+ * XFS serialises against all other direct I/O to the file, and into a hole
+ * or preallocated (unwritten) space it allocates or converts extents in a
+ * transaction under the inode's exclusive lock - for every 4 KiB write into
+ * a new cluster, and again for each later write into the rest of it.  So
+ * the file is written with zeros ahead of the allocator, 1-16 MiB at a
+ * time in 1 MiB direct writes, and guest data then overwrites blocks that
+ * exist, as on a preallocated raw file.  The zeros are what a fresh cluster
+ * reads as anyway, so nothing else changes; the space past the last
+ * cluster is cut off again at close (vd_qcow2_trim()).
+ *
+ * The writer that finds the zeroed space running low reserves the next
+ * stretch, starting at or past the allocator's end (so no cluster in it is
+ * allocated), under alloc_lock; writes the zeros with no lock held; and
+ * publishes.  Allocations reaching into the stretch meanwhile wait for it
+ * (vd_qcow2_zero_wait()).  Only on files with direct I/O: buffered zeros
+ * would only move the cost to writeback.
  */
-static int vd_qcow2_alloc_run(struct vd_layer *layer, u64 want, u64 *host,
-			      u64 *got, bool *fresh)
+#define VD_QCOW2_ZERO_MIN	SZ_1M
+#define VD_QCOW2_ZERO_MAX	SZ_16M
+#define VD_QCOW2_ZERO_CHUNK	SZ_1M
+
+/* Reserve the next stretch to zero if needed; called with alloc_lock. */
+static bool vd_qcow2_zero_reserve(struct vd_layer *layer)
+{
+	struct vd_qcow2 *q = layer->priv;
+	struct vd_qcow2_rw *rw = q->rw;
+	u64 step, start, align;
+
+	lockdep_assert_held(&rw->alloc_lock);
+	/* Pairs with the release in vd_qcow2_zero_ahead(): its results. */
+	if (smp_load_acquire(&rw->zero_busy) || !rw->zero_ok)
+		return false;
+	step = clamp_t(u64, round_up(rw->file_end / 16, SZ_1M),
+		       VD_QCOW2_ZERO_MIN, VD_QCOW2_ZERO_MAX);
+	if (rw->zeroed_end >= rw->file_end + step)
+		return false;
+	align = max_t(u64, q->h.cluster_size, layer->dio_align);
+	start = round_up(max(rw->zeroed_end, rw->file_end), align);
+	rw->zero_start = start;
+	rw->zero_end = start + step;
+	WRITE_ONCE(rw->zero_busy, true);
+	return true;
+}
+
+/* One direct write of @len (<= VD_QCOW2_ZERO_CHUNK) zeros at @off. */
+static int vd_qcow2_zero_chunk(struct vd_layer *layer, struct bio_vec *bv,
+			       u64 off, u64 len)
+{
+	unsigned int nr = DIV_ROUND_UP(len, PAGE_SIZE), i;
+	struct iov_iter iter;
+
+	for (i = 0; i < nr; i++)
+		bvec_set_page(&bv[i], ZERO_PAGE(0),
+			      min_t(u64, PAGE_SIZE, len - (u64)i * PAGE_SIZE), 0);
+	iov_iter_bvec(&iter, ITER_SOURCE, bv, nr, len);
+	return vd_file_write_iter(layer->files[0], &iter, off, true);
+}
+
+/* Zero what vd_qcow2_zero_reserve() reserved; called with no lock held. */
+static void vd_qcow2_zero_ahead(struct vd_layer *layer)
 {
 	struct vd_qcow2_rw *rw = ((struct vd_qcow2 *)layer->priv)->rw;
+	u64 off = rw->zero_start, end = rw->zero_end;
+	struct bio_vec *bv;
+	int ret = -ENOMEM;
+
+	bv = kmalloc_array(VD_QCOW2_ZERO_CHUNK / PAGE_SIZE, sizeof(*bv),
+			   GFP_KERNEL);
+	if (bv) {
+		for (ret = 0; !ret && off < end; off += VD_QCOW2_ZERO_CHUNK)
+			ret = vd_qcow2_zero_chunk(layer, bv, off,
+						  min_t(u64, end - off,
+							VD_QCOW2_ZERO_CHUNK));
+		kfree(bv);
+	}
+	/* A failure leaves holes, which read as zeros too: stop trying. */
+	if (ret)
+		rw->zero_ok = false;
+	else
+		rw->zeroed_end = end;
+	/* Publishes @zeroed_end and @zero_ok (acquired in the readers). */
+	smp_store_release(&rw->zero_busy, false);
+	wake_up_all(&rw->zero_wq);
+}
+
+/**
+ * vd_qcow2_trim() - cut off the zeros written past the last cluster
+ * @layer: a writable qcow2 layer, no I/O in flight (close)
+ *
+ * After open the file grows past the allocator's end only by zeroing
+ * ahead, so whatever lies past it now is such zeros.
+ */
+void vd_qcow2_trim(struct vd_layer *layer)
+{
+	struct vd_qcow2_rw *rw = ((struct vd_qcow2 *)layer->priv)->rw;
+	struct file *file = layer->files[0];
+	int ret;
+
+	if (i_size_read(file_inode(file)) <= rw->file_end)
+		return;
+	ret = vfs_truncate(&file->f_path, rw->file_end);
+	if (ret)
+		pr_warn("%s: could not trim the zeroed space past the last cluster: error %d\n",
+			layer->path, ret);
+}
+
+/*
+ * Allocate for a write.  *@fresh: the clusters were never written and
+ * read as zeros (see vd_qcow2_alloc()).  @partial: the write leaves parts
+ * of them unwritten, which later writes would fill block by block: worth
+ * zeroing ahead for.  Writers of whole clusters are not, or a sequential
+ * writer would write everything twice.
+ */
+static int vd_qcow2_alloc_run(struct vd_layer *layer, u64 want, u64 *host,
+			      u64 *got, bool *fresh, bool partial)
+{
+	struct vd_qcow2_rw *rw = ((struct vd_qcow2 *)layer->priv)->rw;
+	bool zero;
 	int ret;
 
 	down_read(&rw->meta_rwsem);
 	mutex_lock(&rw->alloc_lock);
-	ret = vd_qcow2_alloc(layer, want, host, got);
-	*fresh = !ret && *host >= i_size_read(file_inode(layer->files[0]));
+	ret = vd_qcow2_alloc(layer, want, host, got, fresh);
+	zero = !ret && *fresh && partial && vd_qcow2_zero_reserve(layer);
 	mutex_unlock(&rw->alloc_lock);
 	up_read(&rw->meta_rwsem);
+	if (zero)
+		vd_qcow2_zero_ahead(layer);
 	return ret;
 }
 
@@ -572,7 +721,7 @@ static s64 vd_qcow2_write_new(struct vd_layer *layer,
 	struct vd_qcow2 *q = layer->priv;
 	unsigned int cb = q->h.cluster_bits;
 	u64 cs = q->h.cluster_size, n, host, got, k, end, done = 0;
-	bool fresh;
+	bool fresh, zero_first = false, zero_last = false;
 	struct vd_qcow2_l2e *new;
 	int ret;
 
@@ -585,10 +734,15 @@ static s64 vd_qcow2_write_new(struct vd_layer *layer,
 			return ret;
 		if (vd_qcow2_l2e_owned(q, &l2e))
 			break;
+		/* Only the end clusters may be partly written. */
+		zero_last = vd_qcow2_l2e_zero(q, chain, &l2e);
+		if (!n)
+			zero_first = zero_last;
 	}
 	if (!n)
 		return 0;	/* the caller writes in place */
-	ret = vd_qcow2_alloc_run(layer, n, &host, &got, &fresh);
+	ret = vd_qcow2_alloc_run(layer, n, &host, &got, &fresh,
+				 ((w->pos | (w->pos + w->len)) & (cs - 1)) != 0);
 	if (ret)
 		return ret;
 	n = got;
@@ -605,7 +759,9 @@ static s64 vd_qcow2_write_new(struct vd_layer *layer,
 
 			piece = to - p;
 			ret = vd_qcow2_fill(layer, chain, c0, c0 + cs, p, piece,
-					    iter, h, fresh);
+					    iter, h, fresh,
+					    c0 == w->first << cb ? zero_first :
+								   zero_last);
 		} else {
 			piece = round_down(end - p, cs);
 			ret = vd_qcow2_put_iter(layer, iter, piece, h);
@@ -658,7 +814,8 @@ static s64 vd_qcow2_write_sub(struct vd_layer *layer,
 		to = c0 + ((u64)(__fls(mask) + 1) << sc_bits);
 		new.raw = l2e.raw;
 	} else if (!host && !vd_qcow2_l2e_compressed(&l2e)) {
-		ret = vd_qcow2_alloc_run(layer, 1, &host, &got, &fresh);
+		ret = vd_qcow2_alloc_run(layer, 1, &host, &got, &fresh,
+					 mask != ~0U);
 		if (ret)
 			return ret;
 		from = c0 + ((u64)__ffs(mask) << sc_bits);
@@ -666,7 +823,7 @@ static s64 vd_qcow2_write_sub(struct vd_layer *layer,
 		new.raw = host | VD_QCOW2_OFLAG_COPIED;
 	} else {
 		/* Compressed or shared: the new cluster holds all of it. */
-		ret = vd_qcow2_alloc_run(layer, 1, &host, &got, &fresh);
+		ret = vd_qcow2_alloc_run(layer, 1, &host, &got, &fresh, false);
 		if (ret)
 			return ret;
 		from = c0;
@@ -675,7 +832,7 @@ static s64 vd_qcow2_write_sub(struct vd_layer *layer,
 		new.raw = host | VD_QCOW2_OFLAG_COPIED;
 	}
 	ret = vd_qcow2_fill(layer, chain, from, to, w->pos, len, iter,
-			    host + (from - c0), fresh);
+			    host + (from - c0), fresh, false);
 	if (ret)
 		return ret;
 	alloc |= mask;

@@ -2,7 +2,8 @@
 /*
  * job_pass.c - what a commit or a rebase does to the disk.
  *
- * Every pass walks the virtual disk window by window (VD_JOB_WINDOW), with
+ * Every pass walks the virtual disk window by window (VD_JOB_WINDOW, less
+ * under a rate limit), with
  * the window fenced off from guest requests (fence.h) while the job reads,
  * compares, writes or drops data in it.  Between windows guest I/O to the
  * whole disk runs as usual, so a guest write lands either before the job
@@ -136,17 +137,38 @@ static int vd_job_flush(struct vd_job *job, struct vd_layer *layer)
 typedef int (*vd_job_window_fn)(struct vd_job_ctx *ctx,
 				const struct vd_chain *chain, u64 pos, u64 end);
 
-/* One pass over the disk, a fenced window at a time. */
-static int vd_job_pass(struct vd_job_ctx *ctx, u32 phase, vd_job_window_fn fn)
+/*
+ * The window of a pass: VD_JOB_WINDOW, or under a rate limit a quarter
+ * second's worth (a power of two, 64 KiB at least), so that the job cannot
+ * run a whole window ahead of its rate.  Never smaller than @unit (a pass
+ * that drops clusters needs whole ones of the top).
+ */
+static u64 vd_job_window(const struct vd_job *job, u64 unit)
+{
+	u64 w = VD_JOB_WINDOW;
+
+	if (job->rate_limit)
+		w = clamp_t(u64, rounddown_pow_of_two(max_t(u64, job->rate_limit / 4, 1)),
+			    SZ_64K, VD_JOB_WINDOW);
+	return max(w, unit);
+}
+
+/*
+ * One pass over the disk, a fenced window at a time; @unit: the window
+ * must hold whole units of this size (a power of two up to 2 MiB).
+ */
+static int vd_job_pass(struct vd_job_ctx *ctx, u32 phase, vd_job_window_fn fn,
+		       u64 unit)
 {
 	struct vd_job *job = ctx->job;
 	struct vd_device *vd = job->vd;
 	u64 size = vd_chain_top(vd->chain)->virtual_size, pos = 0;
+	u64 w = vd_job_window(job, unit);
 	int ret;
 
 	vd_job_set_phase(job, phase);
 	while (pos < size) {
-		u64 end = min(size, round_down(pos, VD_JOB_WINDOW) + VD_JOB_WINDOW);
+		u64 end = min(size, round_down(pos, w) + w);
 
 		ret = vd_job_throttle(job);
 		if (ret)
@@ -385,7 +407,7 @@ static int vd_job_drop_window(struct vd_job_ctx *ctx,
 	u64 run = 0, c;
 	int ret;
 
-	/* Windows are aligned to VD_JOB_WINDOW, a multiple of any cluster. */
+	/* Windows hold whole clusters of the top (vd_job_pass()'s @unit). */
 	for (c = pos; c < end; c += g) {
 		u64 n = min(end - c, g);
 		bool touched;
@@ -468,7 +490,7 @@ static int vd_job_commit(struct vd_job_ctx *ctx)
 	job->total = size * (copy_first + empty);
 
 	if (copy_first) {
-		ret = vd_job_pass(ctx, VDISK_JOB_PHASE_COPY, vd_job_commit_window);
+		ret = vd_job_pass(ctx, VDISK_JOB_PHASE_COPY, vd_job_commit_window, 0);
 		if (ret)
 			goto out;
 		ret = vd_job_flush(job, job->target);
@@ -488,7 +510,8 @@ static int vd_job_commit(struct vd_job_ctx *ctx)
 	}
 	if (empty) {
 		ctx->write_diff = true;
-		ret = vd_job_pass(ctx, VDISK_JOB_PHASE_EMPTY, vd_job_drop_window);
+		ret = vd_job_pass(ctx, VDISK_JOB_PHASE_EMPTY, vd_job_drop_window,
+				  vd_chain_top(vd->chain)->discard_granularity);
 		if (ret)
 			goto out;
 		ret = vd_job_flush(job, job->target);
@@ -519,7 +542,7 @@ static int vd_job_rebase(struct vd_job_ctx *ctx)
 
 	job->total = top->virtual_size * (copy + dedup);
 	if (copy) {
-		ret = vd_job_pass(ctx, VDISK_JOB_PHASE_COPY, vd_job_rebase_window);
+		ret = vd_job_pass(ctx, VDISK_JOB_PHASE_COPY, vd_job_rebase_window, 0);
 		if (ret)
 			goto out;
 	}
@@ -531,7 +554,8 @@ static int vd_job_rebase(struct vd_job_ctx *ctx)
 	if (ret)
 		goto out;
 	if (dedup && nb->nr) {
-		ret = vd_job_pass(ctx, VDISK_JOB_PHASE_DEDUP, vd_job_drop_window);
+		ret = vd_job_pass(ctx, VDISK_JOB_PHASE_DEDUP, vd_job_drop_window,
+				  top->discard_granularity);
 		if (ret)
 			goto out;
 	}

@@ -160,13 +160,6 @@ static int vd_job_thread(void *data)
 	module_put_and_kthread_exit(0);
 }
 
-/* Called with @vd->lock held. */
-static bool vd_job_running_locked(struct vd_device *vd)
-{
-	lockdep_assert_held(&vd->lock);
-	return vd->job && !completion_done(&vd->job->done);
-}
-
 /**
  * vd_job_running() - does a job run on @vd?
  * @vd: the device; caller holds @vd->lock
@@ -175,7 +168,8 @@ static bool vd_job_running_locked(struct vd_device *vd)
  */
 bool vd_job_running(struct vd_device *vd)
 {
-	return vd_job_running_locked(vd);
+	lockdep_assert_held(&vd->lock);
+	return vd->job && !completion_done(&vd->job->done);
 }
 
 /**
@@ -313,7 +307,7 @@ static int vd_job_prepare(struct vd_device *vd, struct vd_job *job,
 	bool busy, live;
 
 	mutex_lock(&vd->lock);
-	busy = vd_job_running_locked(vd);
+	busy = vd_job_running(vd);
 	live = vd->state == VD_STATE_LIVE;
 	mutex_unlock(&vd->lock);
 	if (!live)

@@ -409,10 +409,23 @@ static int vd_job_drop_window(struct vd_job_ctx *ctx,
 
 	/* Windows hold whole clusters of the top (vd_job_pass()'s @unit). */
 	for (c = pos; c < end; c += g) {
-		u64 n = min(end - c, g);
+		u64 n = min(end - c, g), skip = end - c;
 		bool touched;
 
-		ret = vd_job_top_touches(chain, c, n, &touched);
+		/* What the top leaves unallocated is skipped whole. */
+		ret = vd_job_allocated(chain, 0, 1, c, &skip, &touched);
+		if (!ret && !touched && skip >= g) {
+			if (run) {
+				ret = vd_job_drop_run(ctx, chain, c - run, run);
+				if (ret)
+					return ret;
+			}
+			run = 0;
+			c += round_down(skip, g) - g;	/* the loop adds g */
+			continue;
+		}
+		if (!ret)
+			ret = vd_job_top_touches(chain, c, n, &touched);
 		if (ret)
 			return vd_job_io_error(ctx->job, "mapping",
 					       vd_chain_top(chain), c, n, ret);

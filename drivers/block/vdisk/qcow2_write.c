@@ -327,47 +327,11 @@ err:
 
 /* --- writing the data --------------------------------------------------- */
 
-static bool vd_qcow2_can_dio(struct vd_layer *layer, u64 host, u64 len,
-			     const struct iov_iter *iter)
-{
-	unsigned int align = layer->dio_align;
-
-	if (!align || ((host | len) & (align - 1)))
-		return false;
-	return !(iov_iter_alignment(iter) & (layer->dio_mem_align - 1));
-}
-
-static int vd_qcow2_put_buf(struct vd_layer *layer, void *buf, size_t len,
-			    u64 host);
-
-/* Write @len bytes of @iter at @host, direct I/O where the file allows. */
+/* Write @len bytes of @iter at @host of the layer's file. */
 static int vd_qcow2_put_iter(struct vd_layer *layer, struct iov_iter *iter,
 			     u64 len, u64 host)
 {
-	struct iov_iter part = *iter;
-	bool dio;
-	int ret;
-
-	iov_iter_truncate(&part, len);
-	dio = vd_qcow2_can_dio(layer, host, len, &part);
-	/*
-	 * A kernel buffer (a job's copy, write zeroes) comes as a kvec,
-	 * whose pages direct I/O cannot take before 6.3 (6.1 fails the
-	 * write with -EFAULT): one segment goes as pages, more buffered.
-	 */
-	if (dio && iov_iter_is_kvec(&part)) {
-		if (part.nr_segs == 1 &&
-		    part.kvec->iov_len - part.iov_offset >= len)
-			ret = vd_qcow2_put_buf(layer, part.kvec->iov_base +
-					       part.iov_offset, len, host);
-		else
-			ret = vd_file_write_iter(layer->files[0], &part, host, false);
-	} else {
-		ret = vd_file_write_iter(layer->files[0], &part, host, dio);
-	}
-	if (!ret)
-		iov_iter_advance(iter, len);
-	return ret;
+	return vd_layer_write_iter(layer, layer->files[0], iter, len, host);
 }
 
 static unsigned int vd_qcow2_max_spares(struct vd_qcow2 *q)
@@ -411,40 +375,11 @@ static void vd_qcow2_buf_put(struct vd_qcow2 *q, void *buf)
 	kvfree(buf);
 }
 
-/*
- * Write @len bytes of a buffer from vd_qcow2_buf_get() at @host, with
- * direct I/O when the file allows: buffered copy-on-write would leave
- * dirty page cache that every later direct read of the cluster must first
- * write back.
- */
+/* Write @len bytes of a buffer from vd_qcow2_buf_get() at @host. */
 static int vd_qcow2_put_buf(struct vd_layer *layer, void *buf, size_t len,
 			    u64 host)
 {
-	unsigned int align = layer->dio_align, nr, i;
-	struct iov_iter iter;
-	struct bio_vec *bv;
-	int ret;
-
-	if (!align || ((host | len) & (align - 1)) ||
-	    ((unsigned long)buf & (max(layer->dio_mem_align, 1U) - 1)) ||
-	    offset_in_page(buf))
-		return vd_file_write(layer->files[0], buf, len, host);
-	nr = DIV_ROUND_UP(len, PAGE_SIZE);
-	bv = kmalloc_array(nr, sizeof(*bv), GFP_KERNEL);
-	if (!bv)
-		return vd_file_write(layer->files[0], buf, len, host);
-	for (i = 0; i < nr; i++) {
-		void *p = buf + (size_t)i * PAGE_SIZE;
-		struct page *page = is_vmalloc_addr(p) ? vmalloc_to_page(p) :
-							 virt_to_page(p);
-
-		bvec_set_page(&bv[i], page,
-			      min_t(size_t, PAGE_SIZE, len - (size_t)i * PAGE_SIZE), 0);
-	}
-	iov_iter_bvec(&iter, ITER_SOURCE, bv, nr, len);
-	ret = vd_file_write_iter(layer->files[0], &iter, host, true);
-	kfree(bv);
-	return ret;
+	return vd_layer_write_buf(layer, layer->files[0], buf, len, host);
 }
 
 /*

@@ -283,6 +283,10 @@ int vd_file_write(struct file *file, const void *buf, size_t len, u64 pos);
 int vd_file_write_zeroes(struct file *file, u64 pos, u64 len);
 int vd_file_write_iter(struct file *file, struct iov_iter *iter, u64 pos,
 		       bool direct);
+int vd_layer_write_buf(const struct vd_layer *layer, struct file *file,
+		       void *buf, size_t len, u64 pos);
+int vd_layer_write_iter(const struct vd_layer *layer, struct file *file,
+			struct iov_iter *iter, u64 len, u64 pos);
 int vd_chain_read(const struct vd_chain *chain, unsigned int level, u64 pos,
 		  void *buf, size_t len);
 int vd_chain_write(const struct vd_chain *chain, u64 pos, const void *buf,

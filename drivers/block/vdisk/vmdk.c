@@ -306,15 +306,16 @@ static int vd_vmdk_open(struct vd_layer *layer, const struct vd_open_args *args)
 	struct vd_vmdk *v;
 	__le32 magic = 0;
 	u64 size0;
-	int ret, i;
+	int ret;
 
 	v = kzalloc(sizeof(*v), GFP_KERNEL);
 	if (!v)
 		return -ENOMEM;
 	v->cache = args->cache;
 	mutex_init(&v->meta_lock);
-	for (i = 0; i < VD_VMDK_GRAIN_LOCKS; i++)
-		mutex_init(&v->grain_lock[i]);
+	spin_lock_init(&v->busy_lock);
+	INIT_LIST_HEAD(&v->busy);
+	init_waitqueue_head(&v->busy_wq);
 	size0 = vd_vmdk_file_size(layer->files[0]);
 	if (size0 >= sizeof(magic)) {
 		ret = vd_file_read(layer->files[0], &magic, sizeof(magic), 0);
@@ -444,8 +445,9 @@ static int vd_vmdk_map_sparse(struct vd_layer *layer, struct vd_vmdk *v,
 
 	gd = READ_ONCE(e->gd[gd_idx]);
 	if (!gd) {
+		/* the caller keeps @len within this grain table's span */
 		ext->kind = write ? VD_EXT_FORMAT : VD_EXT_BACKING;
-		ext->len = write ? min(len, gs - in_grain) : len;
+		ext->len = len;
 		return 0;
 	}
 	gte_idx = (rel >> gb) & (e->h.num_gtes - 1);
@@ -465,7 +467,17 @@ static int vd_vmdk_map_sparse(struct vd_layer *layer, struct vd_vmdk *v,
 	ext->file = e->file;
 	ext->len = min(len, gs - in_grain);
 	if (write && ext->kind != VD_EXT_DATA) {
+		/*
+		 * Allocating: as far as the grains of the slice need it, so
+		 * that write_run() takes a stretch of whole grains in one go.
+		 */
 		ext->kind = VD_EXT_FORMAT;
+		while (ext->len < len && ++i < nr) {
+			ret = vd_vmdk_entry(layer, e, me->data, i, &kind, &host);
+			if (ret || vd_vmdk_ext_kind(kind) == VD_EXT_DATA)
+				break;
+			ext->len += min(gs, len - ext->len);
+		}
 		goto out;
 	}
 	if (ext->kind == VD_EXT_FORMAT) {

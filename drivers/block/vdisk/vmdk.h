@@ -6,13 +6,15 @@
 #ifndef VDISK_VMDK_H
 #define VDISK_VMDK_H
 
+#include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/wait.h>
 
 #include "vd_vmdk.h"
 #include "vdisk.h"
 
 /* Writers of one grain serialise on one of these (hashed by grain). */
-#define VD_VMDK_GRAIN_LOCKS	64
 /* Dirty grain table slices of a layer before a write flushes them. */
 #define VD_VMDK_MAX_DIRTY	1024
 /* Discarded grain ranges of an extent waiting for the next flush to punch. */
@@ -49,6 +51,11 @@ struct vd_vmdk_free {
  *             cached tables, punched by the flush that synced those
  *             tables (merged ranges; allocated at the first discard)
  * @nr_frees:  entries in @frees
+ * @reserved_end: writable SPARSE: the file was extended (preallocated) up
+ *             to here ahead of @file_size, under @lock, so that grain
+ *             writes land inside the file: a direct write past the end
+ *             of an xfs file drains every write in flight first.  The
+ *             rest is cut off at a clean close.
  */
 struct vd_vmdk_ext {
 	u64 start;
@@ -69,6 +76,7 @@ struct vd_vmdk_ext {
 	bool written;
 	struct vd_vmdk_free *frees;
 	unsigned int nr_frees;
+	u64 reserved_end;
 };
 
 /**
@@ -87,7 +95,13 @@ struct vd_vmdk_ext {
  *              parent's rewrite (set_backing), and @desc
  * @opened_rw:  the first write marked the extents unclean and changed
  *              the CID; a clean close clears the mark
- * @grain_lock: serialise writers of one grain (hashed)
+ * @busy_lock:  protects @busy: the grain ranges an allocating write or a
+ *              discard is changing now (struct vd_vmdk_busy, at most one
+ *              per request in flight).  A range is taken whole or not at
+ *              all, so writers of several grains never deadlock; others
+ *              overlapping it sleep on @busy_wq.  Taken outside e->lock.
+ * @busy:       see @busy_lock
+ * @busy_wq:    woken when a range is released
  */
 struct vd_vmdk {
 	struct vd_vmdk_desc desc;
@@ -101,7 +115,9 @@ struct vd_vmdk {
 	struct vd_mcache *cache;
 	struct mutex meta_lock;	/* see @meta_lock above */
 	bool opened_rw;
-	struct mutex grain_lock[VD_VMDK_GRAIN_LOCKS];	/* see @grain_lock */
+	spinlock_t busy_lock;		/* see @busy_lock above */
+	struct list_head busy;
+	wait_queue_head_t busy_wq;
 };
 
 extern const struct vd_format_ops vd_vmdk_ops;

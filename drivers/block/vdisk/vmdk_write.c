@@ -40,8 +40,8 @@
  */
 #include <linux/fs.h>
 #include <linux/falloc.h>
-#include <linux/hash.h>
 #include <linux/random.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/uio.h>
 
@@ -225,16 +225,67 @@ static int vd_vmdk_set_gte(struct vd_layer *layer, struct vd_vmdk *v,
 	return 0;
 }
 
+#define VD_VMDK_RESERVE_MIN	SZ_1M
+#define VD_VMDK_RESERVE_MAX	SZ_32M
+
+/*
+ * Extend the file past @end, where the next allocations go: concurrent
+ * direct writes of new grains past the end of the file would each wait
+ * for all the others (xfs takes its I/O lock exclusively and drains direct
+ * I/O to move the end).  One preallocation per stretch costs that once.
+ * Where the filesystem cannot preallocate, the size alone is moved: the
+ * stretch is a hole, which reads as zeros just the same.  Under e->lock.
+ */
+static void vd_vmdk_reserve(struct vd_layer *layer, struct vd_vmdk_ext *e, u64 end)
+{
+	struct file *file = layer->files[e->file];
+	u64 step, from;
+	int ret;
+
+	if (!layer->dio_align || end <= e->reserved_end)
+		return;
+	step = clamp_t(u64, round_up(e->file_size / 8, SZ_1M),
+		       VD_VMDK_RESERVE_MIN, VD_VMDK_RESERVE_MAX);
+	from = max(e->reserved_end, e->file_size);
+	if ((from + step) >> 9 > VD_VMDK_MAX_SECTOR)
+		return;
+	ret = vfs_fallocate(file, 0, from, step);
+	if (ret == -EOPNOTSUPP)
+		ret = vfs_truncate(&file->f_path, from + step);
+	/* Without the reservation the writes are slower, not wrong. */
+	if (!ret)
+		e->reserved_end = from + step;
+}
+
 /* Room for @bytes at the end of the extent file, aligned; under e->lock. */
-static int vd_vmdk_alloc(struct vd_vmdk_ext *e, u64 bytes, u64 align, u64 *off)
+static int vd_vmdk_alloc(struct vd_layer *layer, struct vd_vmdk_ext *e,
+			 u64 bytes, u64 align, u64 *off)
 {
 	u64 at = round_up(e->file_size, align);
 
 	if ((at + bytes) >> 9 > VD_VMDK_MAX_SECTOR)
 		return -ENOSPC;		/* u32 table entries cannot reach it */
+	vd_vmdk_reserve(layer, e, at + bytes);
 	*off = at;
 	WRITE_ONCE(e->file_size, at + bytes);
 	return 0;
+}
+
+/* Cut off what vd_vmdk_reserve() left past the last allocation. */
+static void vd_vmdk_trim(struct vd_layer *layer, struct vd_vmdk_ext *e)
+{
+	struct file *file = layer->files[e->file];
+	int ret;
+
+	if (e->reserved_end <= e->file_size ||
+	    i_size_read(file_inode(file)) <= e->file_size)
+		return;
+	ret = vfs_truncate(&file->f_path, e->file_size);
+	if (ret)
+		pr_warn("%s: could not trim the space reserved past the last grain: error %d\n",
+			layer->path, ret);
+	else
+		e->reserved_end = e->file_size;
 }
 
 /*
@@ -255,11 +306,11 @@ static int vd_vmdk_ensure_gt(struct vd_layer *layer, struct vd_vmdk_ext *e,
 	zero = kvzalloc(gt_bytes, GFP_KERNEL);
 	if (!zero)
 		return -ENOMEM;
-	ret = vd_vmdk_alloc(e, gt_bytes, 512, &off);
+	ret = vd_vmdk_alloc(layer, e, gt_bytes, 512, &off);
 	if (!ret)
 		ret = vd_file_write(file, zero, gt_bytes, off);
 	if (!ret && e->rgd) {
-		ret = vd_vmdk_alloc(e, gt_bytes, 512, &roff);
+		ret = vd_vmdk_alloc(layer, e, gt_bytes, 512, &roff);
 		if (!ret)
 			ret = vd_file_write(file, zero, gt_bytes, roff);
 	}
@@ -273,110 +324,241 @@ static int vd_vmdk_ensure_gt(struct vd_layer *layer, struct vd_vmdk_ext *e,
 	return 0;
 }
 
-/* Write @len bytes of @iter at @off of @file (an allocated grain). */
-static int vd_vmdk_write_iter(struct file *file, struct iov_iter *iter,
-			      size_t len, u64 off)
+/* --- busy grain ranges ------------------------------------------------ */
+
+/**
+ * struct vd_vmdk_busy - grains [@first, @last] of extent @ext being changed
+ * @node:  in vd_vmdk.busy
+ * @ext:   extent index
+ * @first: first grain
+ * @last:  last grain
+ */
+struct vd_vmdk_busy {
+	struct list_head node;
+	u32 ext;
+	u64 first;
+	u64 last;
+};
+
+static bool vd_vmdk_busy_overlaps(struct vd_vmdk *v, const struct vd_vmdk_busy *b)
 {
-	void *buf = kvmalloc(len, GFP_NOIO);
+	struct vd_vmdk_busy *o;
+
+	lockdep_assert_held(&v->busy_lock);
+	list_for_each_entry(o, &v->busy, node)
+		if (o->ext == b->ext && o->first <= b->last && b->first <= o->last)
+			return true;
+	return false;
+}
+
+/* Take grains [@first, @last] of @e, sleeping while another writer has any. */
+static void vd_vmdk_busy_take(struct vd_vmdk *v, struct vd_vmdk_ext *e,
+			      u64 first, u64 last, struct vd_vmdk_busy *b)
+{
+	b->ext = e - v->ext;
+	b->first = first;
+	b->last = last;
+	spin_lock(&v->busy_lock);
+	wait_event_cmd(v->busy_wq, !vd_vmdk_busy_overlaps(v, b),
+		       spin_unlock(&v->busy_lock), spin_lock(&v->busy_lock));
+	list_add_tail(&b->node, &v->busy);
+	spin_unlock(&v->busy_lock);
+}
+
+static void vd_vmdk_busy_drop(struct vd_vmdk *v, struct vd_vmdk_busy *b)
+{
+	spin_lock(&v->busy_lock);
+	list_del(&b->node);
+	spin_unlock(&v->busy_lock);
+	wake_up_all(&v->busy_wq);
+}
+
+/* --- allocating writes --------------------------------------------------- */
+
+/* Grain @grain's entry (kind and host offset), checked against the file. */
+static int vd_vmdk_grain_state(struct vd_layer *layer, struct vd_vmdk *v,
+			       struct vd_vmdk_ext *e, u64 grain, u32 *kind, u64 *host)
+{
+	u64 gd_idx = grain >> e->h.gte_bits, gte_idx = grain & (e->h.num_gtes - 1);
+	u32 gt = READ_ONCE(e->gd[gd_idx]), ent = VD_VMDK_GTE_UNALLOCATED;
 	int ret;
 
-	if (!buf)
-		return -ENOMEM;
-	ret = copy_from_iter(buf, len, iter) == len ? 0 : -EFAULT;
-	if (!ret)
-		ret = vd_file_write(file, buf, len, off);
-	kvfree(buf);
+	if (gt) {
+		ret = vd_vmdk_get_gte(layer, v, e, gt, gte_idx, &ent);
+		if (ret)
+			return ret;
+	}
+	if (vd_vmdk_gt_entry(&e->h, ent, READ_ONCE(e->file_size), kind, host, NULL)) {
+		vd_layer_broken(layer, "grain table entry outside the file");
+		return -EIO;
+	}
+	return 0;
+}
+
+/* Point grains @grain.. (@n of them, one grain table) at @host..; e->lock. */
+static int vd_vmdk_link(struct vd_layer *layer, struct vd_vmdk *v,
+			struct vd_vmdk_ext *e, u64 grain, u64 n, u64 host)
+{
+	u64 gd_idx = grain >> e->h.gte_bits, gs = 1ULL << e->h.grain_bits, k;
+	int ret = 0;
+
+	lockdep_assert_held(&e->lock);
+	for (k = 0; k < n && !ret; k++) {
+		u64 gte_idx = (grain + k) & (e->h.num_gtes - 1);
+		u32 sector = (host + k * gs) >> 9;
+
+		ret = vd_vmdk_set_gte(layer, v, e, e->gd[gd_idx], gte_idx, sector);
+		if (!ret && e->rgd)
+			ret = vd_vmdk_set_gte(layer, v, e, e->rgd[gd_idx], gte_idx, sector);
+	}
 	return ret;
 }
 
-/* The lock of grain @grain's writers (allocating writes and discards). */
-static struct mutex *vd_vmdk_grain_lock(struct vd_vmdk *v, struct vd_vmdk_ext *e,
-					u64 grain)
+/*
+ * Allocate grains @grain.. (@n, all unallocated or zeroed, in one grain
+ * table) and write them: whole grains straight from the guest's pages in
+ * one write; a single partial grain (@n == 1) built in memory first, with
+ * what the stack shows there now around the new bytes.  Called with the
+ * grains busy.  Returns bytes of @iter consumed, or -errno.
+ */
+static s64 vd_vmdk_write_new(struct vd_layer *layer, const struct vd_chain *chain,
+			     struct vd_vmdk_ext *e, u64 grain, u64 n, u32 kind,
+			     u64 in_grain, u64 len, struct iov_iter *iter)
 {
-	return &v->grain_lock[hash_64(((u64)(e - v->ext) << 40) ^ grain,
-				      ilog2(VD_VMDK_GRAIN_LOCKS))];
+	struct vd_vmdk *v = layer->priv;
+	struct file *file = layer->files[e->file];
+	u64 gs = 1ULL << e->h.grain_bits, host, vstart;
+	bool whole = !in_grain && len == n * gs;
+	u8 *buf = NULL;
+	int ret;
+
+	if (!whole) {
+		buf = kvzalloc(gs, GFP_NOIO);
+		if (!buf)
+			return -ENOMEM;
+		vstart = e->start + (grain << e->h.grain_bits);
+		ret = 0;
+		if (kind != VD_VMDK_GRAIN_ZERO)
+			ret = vd_chain_read(chain, 0, vstart, buf,
+					    min(gs, v->size - vstart));
+		if (!ret && copy_from_iter(buf + in_grain, len, iter) != len)
+			ret = -EFAULT;
+		if (ret)
+			goto out;
+	}
+
+	mutex_lock(&e->lock);
+	ret = vd_vmdk_ensure_gt(layer, e, grain >> e->h.gte_bits);
+	if (!ret)
+		ret = vd_vmdk_alloc(layer, e, n * gs, min_t(u64, gs, PAGE_SIZE), &host);
+	mutex_unlock(&e->lock);
+	if (ret)
+		goto out;
+
+	/* A failed write leaves the room unused: a leak, not a corruption. */
+	if (whole)
+		ret = vd_layer_write_iter(layer, file, iter, len, host);
+	else
+		ret = vd_layer_write_buf(layer, file, buf, gs, host);
+	if (ret)
+		goto out;
+
+	mutex_lock(&e->lock);
+	e->written = true;
+	ret = vd_vmdk_link(layer, v, e, grain, n, host);
+	mutex_unlock(&e->lock);
+out:
+	kvfree(buf);
+	return ret ? ret : len;
 }
 
+/*
+ * One step of an allocating write at virtual @pos (@len left, within one
+ * grain table): an allocated grain in place, a partial grain, or the
+ * longest stretch of whole grains that all need allocating.  Returns the
+ * bytes written, or -errno.
+ */
+static s64 vd_vmdk_write_step(struct vd_layer *layer, const struct vd_chain *chain,
+			      struct vd_vmdk_ext *e, u64 pos, u64 len,
+			      struct iov_iter *iter)
+{
+	struct vd_vmdk *v = layer->priv;
+	unsigned int gb = e->h.grain_bits;
+	u64 gs = 1ULL << gb, rel = pos - e->start, in_grain = rel & (gs - 1);
+	u64 grain = rel >> gb, piece = min(len, gs - in_grain), host, n, h;
+	u32 kind, k2;
+	int ret;
+
+	ret = vd_vmdk_grain_state(layer, v, e, grain, &kind, &host);
+	if (ret)
+		return ret;
+	if (kind == VD_VMDK_GRAIN_DATA) {
+		/* allocated meanwhile, or a neighbour of the grains to allocate */
+		ret = vd_layer_write_iter(layer, layer->files[e->file], iter,
+					  piece, host + in_grain);
+		if (!ret)
+			e->written = true;
+		return ret ? ret : piece;
+	}
+	if (in_grain || piece < gs)
+		return vd_vmdk_write_new(layer, chain, e, grain, 1, kind,
+					 in_grain, piece, iter);
+	/* Whole grains from here on: as many as need allocating. */
+	for (n = 1; (n + 1) * gs <= len; n++) {
+		ret = vd_vmdk_grain_state(layer, v, e, grain + n, &k2, &h);
+		if (ret)
+			return ret;
+		if (k2 == VD_VMDK_GRAIN_DATA)
+			break;
+	}
+	return vd_vmdk_write_new(layer, chain, e, grain, n, kind, 0, n * gs, iter);
+}
+
+/**
+ * vd_vmdk_write_run() - write a run map() could not place
+ * @layer: the writable top layer
+ * @chain: its stack, for copy-on-write
+ * @run:   VD_EXT_FORMAT: grains of one sparse extent's grain table, the
+ *         first needing allocation
+ * @iter:  the guest's bytes
+ *
+ * Return: 0 or -errno.
+ */
 int vd_vmdk_write_run(struct vd_layer *layer, const struct vd_chain *chain,
 		      const struct vd_run *run, struct iov_iter *iter)
 {
 	struct vd_vmdk *v = layer->priv;
 	struct vd_vmdk_ext *e = vd_vmdk_find(v, run->pos);
 	unsigned int gb = e->h.grain_bits;
-	u64 gs = 1ULL << gb, rel = run->pos - e->start, in_grain = rel & (gs - 1);
-	u64 grain = rel >> gb, gd_idx = grain >> e->h.gte_bits;
-	u64 gte_idx = grain & (e->h.num_gtes - 1), vstart, host;
-	struct file *file = layer->files[e->file];
-	struct mutex *lock;	/* this grain's writers */
-	bool flush = false;
-	u32 kind, ent = 0, gt;
-	u8 *buf = NULL;
-	int ret;
+	u64 rel = run->pos - e->start, pos = run->pos, len = run->len;
+	u64 span = 1ULL << (gb + e->h.gte_bits);
+	struct vd_vmdk_busy busy;
+	bool flush;
+	int ret = 0;
 
-	if (e->type != VD_VMDK_EXT_SPARSE || !layer->writable || in_grain + run->len > gs)
+	if (e->type != VD_VMDK_EXT_SPARSE || !layer->writable || !len ||
+	    rel + len > e->len || round_down(rel, span) != round_down(rel + len - 1, span))
 		return -EIO;
-	lock = vd_vmdk_grain_lock(v, e, grain);
-	mutex_lock(lock);
+	vd_vmdk_busy_take(v, e, rel >> gb, (rel + len - 1) >> gb, &busy);
+	while (len) {
+		s64 n = vd_vmdk_write_step(layer, chain, e, pos, len, iter);
 
-	/* Another writer may have allocated the grain meanwhile. */
-	gt = READ_ONCE(e->gd[gd_idx]);
-	if (gt) {
-		ret = vd_vmdk_get_gte(layer, v, e, gt, gte_idx, &ent);
-		if (ret)
-			goto out;
+		if (n < 0) {
+			ret = n;
+			break;
+		}
+		if (WARN_ON_ONCE(!n || n > len)) {
+			ret = -EIO;
+			break;
+		}
+		pos += n;
+		len -= n;
 	}
-	ret = vd_vmdk_gt_entry(&e->h, ent, READ_ONCE(e->file_size), &kind, &host, NULL);
-	if (ret) {
-		vd_layer_broken(layer, "grain table entry outside the file");
-		goto out;
-	}
-	if (kind == VD_VMDK_GRAIN_DATA) {
-		ret = vd_vmdk_write_iter(file, iter, run->len, host + in_grain);
-		if (!ret)
-			e->written = true;
-		goto out;
-	}
-
-	buf = kvzalloc(gs, GFP_NOIO);
-	if (!buf) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	vstart = e->start + (grain << gb);
-	if (kind != VD_VMDK_GRAIN_ZERO && (in_grain || run->len != gs)) {
-		/* copy-on-write: what the stack shows there now */
-		ret = vd_chain_read(chain, 0, vstart, buf, min(gs, v->size - vstart));
-		if (ret)
-			goto out;
-	}
-	if (copy_from_iter(buf + in_grain, run->len, iter) != run->len) {
-		ret = -EFAULT;
-		goto out;
-	}
-
+	vd_vmdk_busy_drop(v, &busy);
+	/* dirty slices are never evicted: bound them */
 	mutex_lock(&e->lock);
-	ret = vd_vmdk_ensure_gt(layer, e, gd_idx);
-	if (!ret)
-		ret = vd_vmdk_alloc(e, gs, min_t(u64, gs, PAGE_SIZE), &host);
-	mutex_unlock(&e->lock);
-	if (ret)
-		goto out;
-
-	ret = vd_file_write(file, buf, gs, host);
-	if (ret)
-		goto out;	/* the room stays unused: a leak, not a corruption */
-
-	mutex_lock(&e->lock);
-	e->written = true;
-	ret = vd_vmdk_set_gte(layer, v, e, e->gd[gd_idx], gte_idx, host >> 9);
-	if (!ret && e->rgd)
-		ret = vd_vmdk_set_gte(layer, v, e, e->rgd[gd_idx], gte_idx, host >> 9);
 	flush = e->nr_dirty >= VD_VMDK_MAX_DIRTY;
 	mutex_unlock(&e->lock);
-out:
-	mutex_unlock(lock);
-	kvfree(buf);
-	/* dirty slices are never evicted: bound them */
 	if (!ret && flush)
 		ret = vd_vmdk_flush(layer);
 	return ret;
@@ -481,6 +663,13 @@ void vd_vmdk_write_close(struct vd_layer *layer, struct vd_vmdk *v)
 		return;
 	layer->priv = v;
 	ret = vd_vmdk_flush(layer);
+	if (!ret) {
+		u32 i;
+
+		for (i = 0; i < v->nr_ext; i++)
+			if (v->ext[i].type == VD_VMDK_EXT_SPARSE)
+				vd_vmdk_trim(layer, &v->ext[i]);
+	}
 	if (!ret && !layer->broken)
 		ret = vd_vmdk_mark_unclean(layer, v, 0);
 	if (ret)
@@ -541,11 +730,13 @@ static int vd_vmdk_zero_bytes(struct vd_layer *layer, const struct vd_chain *cha
 		if (ext.kind == VD_EXT_DATA) {
 			ret = vd_file_write_zeroes(layer->files[ext.file], ext.host_off, ext.len);
 		} else if (ext.kind == VD_EXT_FORMAT) {
-			struct vd_run run = { .kind = VD_EXT_FORMAT, .pos = pos, .len = ext.len };
+			struct vd_run run = { .kind = VD_EXT_FORMAT, .pos = pos };
 			struct iov_iter iter;
 			struct kvec kv;
 
-			/* map() answers FORMAT for one grain at most */
+			/* map() answers FORMAT for up to a grain table's span */
+			ext.len = min_t(u64, ext.len, SZ_1M);
+			run.len = ext.len;
 			if (ext.len > zeros_len) {
 				kvfree(zeros);
 				zeros_len = ext.len;
@@ -590,11 +781,11 @@ static int vd_vmdk_discard_grain(struct vd_layer *layer, struct vd_vmdk *v,
 	u64 gte_idx = grain & (e->h.num_gtes - 1), host;
 	bool zero = mode == VD_DISCARD_ZERO || mode == VD_DISCARD_ZERO_NOUNMAP;
 	u32 gt, ent = VD_VMDK_GTE_UNALLOCATED, kind, want;
-	struct mutex *lock = vd_vmdk_grain_lock(v, e, grain);
+	struct vd_vmdk_busy busy;
 	int ret;
 
 	/* Keeps an allocating write of this grain out, as in write_run. */
-	mutex_lock(lock);
+	vd_vmdk_busy_take(v, e, grain, grain, &busy);
 	gt = READ_ONCE(e->gd[gd_idx]);
 	if (gt) {
 		ret = vd_vmdk_get_gte(layer, v, e, gt, gte_idx, &ent);
@@ -647,7 +838,7 @@ static int vd_vmdk_discard_grain(struct vd_layer *layer, struct vd_vmdk *v,
 out_unlock:
 	mutex_unlock(&e->lock);
 out:
-	mutex_unlock(lock);
+	vd_vmdk_busy_drop(v, &busy);
 	return ret;
 }
 

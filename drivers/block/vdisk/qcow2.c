@@ -429,6 +429,7 @@ static int vd_qcow2_map(struct vd_layer *layer, u64 pos, u64 len, bool write,
 	unsigned int cb = q->h.cluster_bits, span_bits = cb + q->h.l2_bits;
 	u64 l1_idx, l2_idx, slice_off, span_end, l1e;
 	struct vd_mentry *e;
+	unsigned int i;
 	int ret;
 
 	if (write)
@@ -454,14 +455,17 @@ static int vd_qcow2_map(struct vd_layer *layer, u64 pos, u64 len, bool write,
 	ret = vd_qcow2_slice_get(layer, slice_off, &e);
 	if (ret)
 		return ret;
+	i = l2_idx & ((1U << q->slice_entries_bits) - 1);
 	/* A writable layer's slices change under us: see qcow2.h. */
-	if (q->rw)
-		spin_lock(vd_qcow2_slice_lock(q, slice_off));
-	ret = vd_qcow2_map_slice(layer, q, e->data,
-				 l2_idx & ((1U << q->slice_entries_bits) - 1),
-				 pos, len, ext);
-	if (q->rw)
-		spin_unlock(vd_qcow2_slice_lock(q, slice_off));
+	if (q->rw) {
+		spinlock_t *lock = vd_qcow2_slice_lock(q, slice_off);
+
+		spin_lock(lock);
+		ret = vd_qcow2_map_slice(layer, q, e->data, i, pos, len, ext);
+		spin_unlock(lock);
+	} else {
+		ret = vd_qcow2_map_slice(layer, q, e->data, i, pos, len, ext);
+	}
 	vd_mcache_put(q->cache, e);
 	return ret;
 }

@@ -3,17 +3,19 @@
  * Writing vmdk layers: flat extents in place (the core does
  * that: map() answers DATA), sparse extents by allocating grains here.
  *
- * An allocating write (write_run) of one grain:
- *   1. the grain's lock (hashed by extent and grain) is taken, so two
+ * An allocating write (write_run) of a run of grains in one grain table:
+ *   1. the run's grains are marked busy (struct vd_vmdk_busy), so two
  *      writers of one grain never allocate it twice; writers of other
  *      grains go on in parallel;
- *   2. the whole grain is built in memory: what the stack shows now
+ *   2. a partial grain is built in memory: what the stack shows now
  *      (vd_chain_read(): the parent's data, or zeros) with the new bytes
- *      on top;
+ *      on top; whole grains are not copied;
  *   3. under the extent's lock, room is taken at the end of the file: a
  *      grain table (and its redundant copy) first if the grain directory
- *      has none for this range, written as zeros at once; then the grain;
- *   4. the grain is written, then its entry is set in the cached grain
+ *      has none for this range, written as zeros at once; then the grains,
+ *      as many whole ones together as follow each other unallocated;
+ *   4. the grains are written (direct I/O, one write for a stretch of
+ *      whole grains), then their entries are set in the cached grain
  *      table slices of both directories, which become dirty.
  *
  * Crash ordering, kept by flush(): the files are synced (grain data and

@@ -8,7 +8,13 @@
  * The job hands in the stack as seen from that layer down (the layer is
  * its level 0), so copy-on-write of a partial cluster reads what that
  * layer shows, exactly as for a guest write to the top.
+ *
+ * Formats also write zeros this way where they cannot express them in
+ * their tables (vd_chain_write_zeroes()).
  */
+#include <linux/bvec.h>
+#include <linux/sizes.h>
+#include <linux/slab.h>
 #include <linux/uio.h>
 
 #include "vdisk.h"
@@ -86,4 +92,73 @@ int vd_chain_write(const struct vd_chain *chain, u64 pos, const void *buf,
 	if (!vd_chain_top(chain)->writable)
 		return -EROFS;
 	return vd_walk(&vd_chain_write_ops, &w, 1, pos, len);
+}
+
+#define VD_ZEROES_CHUNK	SZ_1M
+
+/**
+ * vd_chain_write_zeroes() - write zeros over [@pos, @pos + @len) of the
+ * top layer of @chain
+ * @chain: the stack from the written layer down; its top must be writable
+ * @pos:   virtual disk offset
+ * @len:   bytes
+ *
+ * For write zeroes and discards a format cannot turn into table entries
+ * (no zero clusters, partial clusters): in place where the layer has the
+ * data, through its allocating write elsewhere, both with direct I/O from
+ * the shared zero page where the file allows.  Not durable until the
+ * layer is flushed.  Sleeps.
+ *
+ * Return: 0 or -errno.
+ */
+int vd_chain_write_zeroes(const struct vd_chain *chain, u64 pos, u64 len)
+{
+	struct vd_layer *top = vd_chain_top(chain);
+	unsigned int nr = VD_ZEROES_CHUNK / PAGE_SIZE, i;
+	struct bio_vec *bv;
+	int ret = 0;
+
+	if (!top->writable)
+		return -EROFS;
+	bv = kmalloc_array(nr, sizeof(*bv), GFP_KERNEL);
+	if (!bv)
+		return -ENOMEM;
+	for (i = 0; i < nr; i++)
+		bvec_set_page(&bv[i], ZERO_PAGE(0), PAGE_SIZE, 0);
+
+	while (len && !ret) {
+		struct vd_ext ext = { 0 };
+		struct iov_iter iter;
+		u64 n = min_t(u64, len, VD_ZEROES_CHUNK);
+
+		ret = top->ops->map(top, pos, n, true, &ext);
+		if (ret)
+			break;
+		/* map() for a write answers DATA or FORMAT only */
+		if (WARN_ON_ONCE(!ext.len || ext.len > n) ||
+		    (ext.kind != VD_EXT_DATA && ext.kind != VD_EXT_FORMAT)) {
+			ret = -EIO;
+			break;
+		}
+		iov_iter_bvec(&iter, ITER_SOURCE, bv, nr, ext.len);
+		if (ext.kind == VD_EXT_DATA) {
+			ret = ext.file < top->nr_files ?
+			      vd_layer_write_iter(top, top->files[ext.file], &iter,
+						  ext.len, ext.host_off) : -EIO;
+		} else {
+			struct vd_run run = {
+				.kind	= VD_EXT_FORMAT,
+				.pos	= pos,
+				.len	= ext.len,
+			};
+
+			ret = top->ops->write_run ?
+			      top->ops->write_run(top, chain, &run, &iter) : -EIO;
+		}
+		pos += ext.len;
+		len -= ext.len;
+		cond_resched();
+	}
+	kfree(bv);
+	return ret;
 }

@@ -878,45 +878,6 @@ int vd_qcow2_write_run(struct vd_layer *layer, const struct vd_chain *chain,
 
 /* --- discard and write zeroes ------------------------------------------ */
 
-/* Write zeros over [@pos, @pos + @len) through the allocating path. */
-static int vd_qcow2_write_zero_bytes(struct vd_layer *layer,
-				     const struct vd_chain *chain,
-				     u64 pos, u64 len)
-{
-	struct vd_qcow2 *q = layer->priv;
-	u64 cs = q->h.cluster_size;
-	void *zeros = NULL;
-	int ret = 0;
-
-	while (len && !ret) {
-		u64 n = min(len, cs - (pos & (cs - 1)));
-		struct vd_run run = { .kind = VD_EXT_FORMAT, .pos = pos, .len = n };
-		struct vd_ext ext;
-		struct iov_iter iter;
-		struct kvec kv;
-
-		if (!zeros) {
-			zeros = kvzalloc(cs, GFP_KERNEL);
-			if (!zeros)
-				return -ENOMEM;
-		}
-		kv.iov_base = zeros;
-		kv.iov_len = n;
-		iov_iter_kvec(&iter, ITER_SOURCE, &kv, 1, n);
-		ret = vd_qcow2_map_write(layer, pos, n, &ext);
-		if (ret)
-			break;
-		if (ext.kind == VD_EXT_DATA && ext.len == n)
-			ret = vd_qcow2_put_iter(layer, &iter, n, ext.host_off);
-		else
-			ret = vd_qcow2_write_run(layer, chain, &run, &iter);
-		pos += n;
-		len -= n;
-	}
-	kvfree(zeros);
-	return ret;
-}
-
 /* What a discarded whole cluster becomes; false to leave it as it is. */
 static bool vd_qcow2_discarded(struct vd_qcow2 *q, enum vd_discard_mode mode,
 			       const struct vd_qcow2_l2e *old,
@@ -1052,14 +1013,14 @@ int vd_qcow2_discard(struct vd_layer *layer, const struct vd_chain *chain,
 	stop = round_down(end, cs);
 	/* v2 cannot mark zeros, and neither can a cluster past the size. */
 	if (zero && q->h.version < 3 && !q->h.extended_l2)
-		return vd_qcow2_write_zero_bytes(layer, chain, pos, len);
+		return vd_chain_write_zeroes(chain, pos, len);
 	if (start >= stop) {
 		if (!zero)
 			return 0;
-		return vd_qcow2_write_zero_bytes(layer, chain, pos, len);
+		return vd_chain_write_zeroes(chain, pos, len);
 	}
 	if (zero && pos < start)
-		ret = vd_qcow2_write_zero_bytes(layer, chain, pos, start - pos);
+		ret = vd_chain_write_zeroes(chain, pos, start - pos);
 	while (!ret && start < stop) {
 		u64 slice_end = (((start >> cb) | (nr - 1)) + 1) << cb;
 		u64 n = min(stop, slice_end) - start;
@@ -1071,6 +1032,6 @@ int vd_qcow2_discard(struct vd_layer *layer, const struct vd_chain *chain,
 		cond_resched();
 	}
 	if (!ret && zero && stop < end)
-		ret = vd_qcow2_write_zero_bytes(layer, chain, stop, end - stop);
+		ret = vd_chain_write_zeroes(chain, stop, end - stop);
 	return ret;
 }

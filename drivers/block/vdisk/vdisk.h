@@ -291,6 +291,7 @@ int vd_chain_read(const struct vd_chain *chain, unsigned int level, u64 pos,
 		  void *buf, size_t len);
 int vd_chain_write(const struct vd_chain *chain, u64 pos, const void *buf,
 		   size_t len);
+int vd_chain_write_zeroes(const struct vd_chain *chain, u64 pos, u64 len);
 void vd_layer_broken(struct vd_layer *layer, const char *why);
 
 #endif /* VDISK_H */

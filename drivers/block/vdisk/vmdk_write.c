@@ -708,58 +708,6 @@ static void vd_vmdk_free_add(struct vd_vmdk_ext *e, u64 off, u64 len)
 	}
 }
 
-/*
- * Write zeros over virtual [@pos, @pos + @len) of sparse or flat extents:
- * in place where allocated, else through the allocating write.
- */
-static int vd_vmdk_zero_bytes(struct vd_layer *layer, const struct vd_chain *chain,
-			      u64 pos, u64 len)
-{
-	void *zeros = NULL;
-	u64 zeros_len = 0;
-	int ret = 0;
-
-	while (len && !ret) {
-		struct vd_ext ext = { 0 };
-
-		ret = layer->ops->map(layer, pos, len, true, &ext);
-		if (ret)
-			break;
-		if (WARN_ON_ONCE(!ext.len || ext.len > len)) {
-			ret = -EIO;
-			break;
-		}
-		if (ext.kind == VD_EXT_DATA) {
-			ret = vd_file_write_zeroes(layer->files[ext.file], ext.host_off, ext.len);
-		} else if (ext.kind == VD_EXT_FORMAT) {
-			struct vd_run run = { .kind = VD_EXT_FORMAT, .pos = pos };
-			struct iov_iter iter;
-			struct kvec kv;
-
-			/* map() answers FORMAT for up to a grain table's span */
-			ext.len = min_t(u64, ext.len, SZ_1M);
-			run.len = ext.len;
-			if (ext.len > zeros_len) {
-				kvfree(zeros);
-				zeros_len = ext.len;
-				zeros = kvzalloc(zeros_len, GFP_KERNEL);
-				if (!zeros) {
-					ret = -ENOMEM;
-					break;
-				}
-			}
-			kv.iov_base = zeros;
-			kv.iov_len = ext.len;
-			iov_iter_kvec(&iter, ITER_SOURCE, &kv, 1, ext.len);
-			ret = vd_vmdk_write_run(layer, chain, &run, &iter);
-		}
-		pos += ext.len;
-		len -= ext.len;
-	}
-	kvfree(zeros);
-	return ret;
-}
-
 /**
  * struct vd_vmdk_dctx - what one grain's discard reports
  * @full:  the extent's list of grains to punch is full: flush, try again
@@ -857,12 +805,12 @@ static int vd_vmdk_discard_sparse(struct vd_layer *layer, const struct vd_chain 
 
 	/* Without the zeroed-grain flag zeros must be written. */
 	if (zero && !e->h.zeroed_grain)
-		return vd_vmdk_zero_bytes(layer, chain, e->start + rel, len);
+		return vd_chain_write_zeroes(chain, e->start + rel, len);
 	/* Partial grains: zeros written, or left alone by a discard. */
 	if (start >= stop)
-		return zero ? vd_vmdk_zero_bytes(layer, chain, e->start + rel, len) : 0;
+		return zero ? vd_chain_write_zeroes(chain, e->start + rel, len) : 0;
 	if (zero && rel < start)
-		ret = vd_vmdk_zero_bytes(layer, chain, e->start + rel, start - rel);
+		ret = vd_chain_write_zeroes(chain, e->start + rel, start - rel);
 
 	for (grain = start >> gb; !ret && grain < stop >> gb;) {
 		struct vd_vmdk_dctx dc = { 0 };
@@ -881,7 +829,7 @@ static int vd_vmdk_discard_sparse(struct vd_layer *layer, const struct vd_chain 
 		cond_resched();
 	}
 	if (!ret && zero && stop < rel + len)
-		ret = vd_vmdk_zero_bytes(layer, chain, e->start + stop, rel + len - stop);
+		ret = vd_chain_write_zeroes(chain, e->start + stop, rel + len - stop);
 	return ret;
 }
 

@@ -82,13 +82,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ret = vd_check_detach(&u.d);
 		CHECK(ret == 0 || ret == -EINVAL);
 		if (!ret)
-			CHECK(u.d.index >= 0 && !u.d.reserved0 && !(u.d.flags & ~VDISK_DETACH_FLAGS_ALL));
+			CHECK(u.d.index >= 0 && !u.d.reserved0 &&
+			      !(u.d.flags & ~VDISK_DETACH_FLAGS_ALL));
 		break;
 	case 3:
 		ret = vd_check_status(&u.st);
 		CHECK(ret == 0 || ret == -EINVAL);
 		if (!ret && u.st.max_layers)
-			CHECK(u.st.layers && u.st.layer_info_size >= sizeof(struct vdisk_layer_info));
+			CHECK(u.st.layers &&
+			      u.st.layer_info_size >= sizeof(struct vdisk_layer_info));
 		break;
 	case 5:
 		ret = vd_check_job_start(&u.j, &msg);
@@ -100,7 +102,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(u.j.index >= 0);
 		CHECK(u.j.nr_layers <= VDISK_MAX_LAYERS);
 		if (u.j.nr_layers)
-			CHECK(u.j.layers && u.j.layer_spec_size >= sizeof(struct vdisk_layer_spec) &&
+			CHECK(u.j.layers &&
+			      u.j.layer_spec_size >= sizeof(struct vdisk_layer_spec) &&
 			      u.j.layer_spec_size <= VD_STRUCT_SIZE_MAX);
 		if (u.j.type == VDISK_JOB_COMMIT) {
 			CHECK(u.j.nr_layers == 1);

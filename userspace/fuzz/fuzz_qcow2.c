@@ -84,8 +84,8 @@ static void check_set_backing(const struct vd_qcow2_header *h, const uint8_t *p,
 {
 	static struct vd_qcow2_header h2;
 	static char longest[VD_QCOW2_BACKING_NAME_MAX + 1];
-	const char *names[] = { "", "base.qcow2", "/a dir/b.raw", longest };
-	const char *formats[] = { "qcow2", "raw", NULL, "vmdk" };
+	static const char * const names[] = { "", "base.qcow2", "/a dir/b.raw", longest };
+	static const char * const formats[] = { "qcow2", "raw", NULL, "vmdk" };
 	const char *name = names[n % 4], *format = formats[(n / 4) % 4];
 	size_t len = n < h->cluster_size ? n : h->cluster_size, wl;
 	uint8_t *old = malloc(len), *out = malloc(len);

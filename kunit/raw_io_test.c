@@ -246,7 +246,7 @@ static int vd_stack_map(void *ctx, unsigned int level, u64 pos, u64 len,
 	struct vd_stack_ctx *c = ctx;
 	struct vd_layer *layer = c->layer[level];
 
-	return layer->ops->map(layer, pos, len, false, ext);
+	return layer->ops->map(layer, pos, len, 0, ext);
 }
 
 static int vd_stack_emit(void *ctx, const struct vd_run *run)

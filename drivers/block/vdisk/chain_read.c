@@ -25,7 +25,7 @@ static int vd_chain_read_map(void *ctx, unsigned int level, u64 pos, u64 len,
 	struct vd_chain_reader *r = ctx;
 	struct vd_layer *layer = r->chain->layer[r->first + level];
 
-	return layer->ops->map(layer, pos, len, false, ext);
+	return layer->ops->map(layer, pos, len, 0, ext);
 }
 
 static int vd_chain_read_emit(void *ctx, const struct vd_run *run)

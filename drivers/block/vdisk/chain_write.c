@@ -31,7 +31,7 @@ static int vd_chain_write_map(void *ctx, unsigned int level, u64 pos, u64 len,
 	struct vd_chain_writer *w = ctx;
 	struct vd_layer *top = vd_chain_top(w->chain);
 
-	return top->ops->map(top, pos, len, true, ext);
+	return top->ops->map(top, pos, len, VD_MAP_WRITE, ext);
 }
 
 static int vd_chain_write_emit(void *ctx, const struct vd_run *run)
@@ -131,7 +131,7 @@ int vd_chain_write_zeroes(const struct vd_chain *chain, u64 pos, u64 len)
 		struct iov_iter iter;
 		u64 n = min_t(u64, len, VD_ZEROES_CHUNK);
 
-		ret = top->ops->map(top, pos, n, true, &ext);
+		ret = top->ops->map(top, pos, n, VD_MAP_WRITE, &ext);
 		if (ret)
 			break;
 		/* map() for a write answers DATA or FORMAT only */

@@ -28,6 +28,7 @@ static void vd_device_release(struct kref *ref)
 {
 	struct vd_device *vd = container_of(ref, struct vd_device, ref);
 
+	free_percpu(vd->io_stats);
 	kfree(vd);
 }
 
@@ -226,6 +227,11 @@ int vd_device_create(struct vd_chain *chain, struct vd_mcache *mcache,
 	vd = kzalloc(sizeof(*vd), GFP_KERNEL);
 	if (!vd)
 		return -ENOMEM;
+	vd->io_stats = alloc_percpu(struct vd_io_stats);
+	if (!vd->io_stats) {
+		kfree(vd);
+		return -ENOMEM;
+	}
 	kref_init(&vd->ref);
 	mutex_init(&vd->lock);
 	INIT_WORK(&vd->remove_work, vd_device_remove_work);
@@ -260,8 +266,9 @@ int vd_device_create(struct vd_chain *chain, struct vd_mcache *mcache,
 	vd->tag_set.queue_depth = vd_queue_depth;
 	vd->tag_set.numa_node = NUMA_NO_NODE;
 	vd->tag_set.cmd_size = vd_cmd_size();
+	/* BLOCKING: queue_rq() may run a request itself (queue.c) */
 	vd->tag_set.flags = BLK_MQ_F_SHOULD_MERGE | BLK_MQ_F_STACKING |
-			    BLK_MQ_F_NO_SCHED_BY_DEFAULT;
+			    BLK_MQ_F_NO_SCHED_BY_DEFAULT | BLK_MQ_F_BLOCKING;
 	vd->tag_set.driver_data = vd;
 	ret = blk_mq_alloc_tag_set(&vd->tag_set);
 	if (ret)
@@ -303,6 +310,7 @@ err_tags:
 err_idr:
 	idr_remove(&vd_index_idr, vd->index);
 err_free:
+	free_percpu(vd->io_stats);
 	kfree(vd);
 	return ret;
 }

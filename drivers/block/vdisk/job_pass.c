@@ -66,7 +66,7 @@ static int vd_job_allocated(const struct vd_chain *chain, unsigned int from,
 		struct vd_ext ext = { 0 };
 		int ret;
 
-		ret = layer->ops->map(layer, pos, *len, false, &ext);
+		ret = layer->ops->map(layer, pos, *len, 0, &ext);
 		if (ret)
 			return ret;
 		if (!ext.len || ext.len > *len || ext.kind >= VD_EXT_COUNT)

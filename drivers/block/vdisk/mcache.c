@@ -265,6 +265,45 @@ again:
 	return &e->pub;
 }
 
+/**
+ * vd_mcache_peek() - the slice of @owner at @off if it is in memory
+ * @cache: the device's cache
+ * @owner: the layer the slice belongs to
+ * @off:   file offset of the slice
+ *
+ * Never sleeps: for callers that must not wait for a read (a request
+ * tried in its submitter's context).  Return: the entry with a reference,
+ * or NULL when the slice is not cached, still being read, or failed to
+ * read; vd_mcache_get() then does what is needed.
+ */
+struct vd_mentry *vd_mcache_peek(struct vd_mcache *cache, const void *owner,
+				 u64 off)
+{
+	u32 key = vd_mcache_key(owner, off);
+	struct vd_mcache_shard *s = &cache->shard[key & (VD_MCACHE_SHARDS - 1)];
+	struct hlist_head *bucket;
+	struct vd_mentry_priv *e;
+
+	bucket = &s->buckets[(key >> VD_MCACHE_SHARD_BITS) &
+			     ((1U << VD_MCACHE_BUCKET_BITS) - 1)];
+	spin_lock(&s->lock);
+	e = vd_mcache_find(s, bucket, owner, off);
+	/*
+	 * The loader clears LOADING without the lock, after the data (and
+	 * ERROR): acquire pairs with clear_and_wake_up_bit()'s release.
+	 */
+	if (e && !test_bit_acquire(VD_ME_LOADING, &e->flags) &&
+	    !test_bit(VD_ME_ERROR, &e->flags)) {
+		e->ref++;
+		list_move_tail(&e->lru, &s->lru);
+		s->hits++;
+	} else {
+		e = NULL;
+	}
+	spin_unlock(&s->lock);
+	return e ? &e->pub : NULL;
+}
+
 static struct vd_mcache_shard *vd_mcache_shard_of(struct vd_mcache *cache,
 						  struct vd_mentry_priv *e)
 {

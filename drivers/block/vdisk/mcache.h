@@ -42,6 +42,8 @@ struct vd_mcache *vd_mcache_create(u64 bytes);
 void vd_mcache_destroy(struct vd_mcache *cache);
 struct vd_mentry *vd_mcache_get(struct vd_mcache *cache, const void *owner,
 				struct file *file, u64 off, unsigned int len);
+struct vd_mentry *vd_mcache_peek(struct vd_mcache *cache, const void *owner,
+				 u64 off);
 void vd_mcache_put(struct vd_mcache *cache, struct vd_mentry *entry);
 void vd_mcache_forget(struct vd_mcache *cache, const void *owner);
 bool vd_mcache_set_dirty(struct vd_mcache *cache, struct vd_mentry *entry);

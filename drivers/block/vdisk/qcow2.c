@@ -294,17 +294,23 @@ static void vd_qcow2_close(struct vd_layer *layer)
 }
 
 /* Decode entry @i of an L2 slice; -EIO (logged) for a corrupt one. */
+/*
+ * Decode entry @i of @slice.  A bad one is logged and -EIO, except under
+ * VD_MAP_NOWAIT: -EAGAIN, and the blocking retry reports it once.
+ */
 static int vd_qcow2_entry(struct vd_layer *layer, struct vd_qcow2 *q,
-			  const u8 *slice, unsigned int i,
+			  const u8 *slice, unsigned int i, unsigned int flags,
 			  struct vd_qcow2_cluster *c)
 {
 	const u8 *p = slice + (size_t)i * q->h.l2_entry_size;
 	u64 bitmap = q->h.extended_l2 ? vd_be64(p + 8) : 0;
-	char text[160] = "";
+	char text[160];
 	struct vd_msg msg = { .buf = text, .len = sizeof(text) };
 
+	text[0] = '\0';
 	if (vd_qcow2_l2_entry(&q->h, vd_be64(p), bitmap, c, &msg))
-		return vd_qcow2_corrupt(layer, text, -EIO);
+		return flags & VD_MAP_NOWAIT ? -EAGAIN :
+		       vd_qcow2_corrupt(layer, text, -EIO);
 	return 0;
 }
 
@@ -364,7 +370,7 @@ static void vd_qcow2_map_subclusters(struct vd_qcow2 *q,
 
 static int vd_qcow2_map_slice(struct vd_layer *layer, struct vd_qcow2 *q,
 			      const u8 *slice, unsigned int i, u64 pos, u64 len,
-			      struct vd_ext *ext)
+			      unsigned int flags, struct vd_ext *ext)
 {
 	unsigned int nr = 1U << q->slice_entries_bits;
 	u64 cs = q->h.cluster_size, in_cluster = pos & (cs - 1);
@@ -372,7 +378,7 @@ static int vd_qcow2_map_slice(struct vd_layer *layer, struct vd_qcow2 *q,
 	u64 next_host;
 	int ret;
 
-	ret = vd_qcow2_entry(layer, q, slice, i, &c);
+	ret = vd_qcow2_entry(layer, q, slice, i, flags, &c);
 	if (ret)
 		return ret;
 	if (q->h.extended_l2) {
@@ -392,7 +398,7 @@ static int vd_qcow2_map_slice(struct vd_layer *layer, struct vd_qcow2 *q,
 
 	/* Extend over following clusters of the slice in the same state. */
 	while (ext->len < len && ++i < nr) {
-		ret = vd_qcow2_entry(layer, q, slice, i, &c);
+		ret = vd_qcow2_entry(layer, q, slice, i, flags, &c);
 		if (ret)
 			return ret;
 		if (vd_qcow2_kind(&c) != ext->kind ||
@@ -422,8 +428,20 @@ int vd_qcow2_slice_get(struct vd_layer *layer, u64 slice_off,
 	return 0;
 }
 
-static int vd_qcow2_map(struct vd_layer *layer, u64 pos, u64 len, bool write,
-			struct vd_ext *ext)
+/* As vd_qcow2_slice_get(), or -EAGAIN if VD_MAP_NOWAIT and not in memory. */
+int vd_qcow2_slice_lookup(struct vd_layer *layer, u64 slice_off,
+			  unsigned int flags, struct vd_mentry **out)
+{
+	struct vd_qcow2 *q = layer->priv;
+
+	if (!(flags & VD_MAP_NOWAIT))
+		return vd_qcow2_slice_get(layer, slice_off, out);
+	*out = vd_mcache_peek(q->cache, layer, slice_off);
+	return *out ? 0 : -EAGAIN;
+}
+
+static int vd_qcow2_map(struct vd_layer *layer, u64 pos, u64 len,
+			unsigned int flags, struct vd_ext *ext)
 {
 	struct vd_qcow2 *q = layer->priv;
 	unsigned int cb = q->h.cluster_bits, span_bits = cb + q->h.l2_bits;
@@ -432,8 +450,8 @@ static int vd_qcow2_map(struct vd_layer *layer, u64 pos, u64 len, bool write,
 	unsigned int i;
 	int ret;
 
-	if (write)
-		return vd_qcow2_map_write(layer, pos, len, ext);
+	if (flags & VD_MAP_WRITE)
+		return vd_qcow2_map_write(layer, pos, len, flags, ext);
 	if (pos >= q->size) {
 		ext->kind = VD_EXT_ZERO;
 		ext->len = len;
@@ -452,7 +470,7 @@ static int vd_qcow2_map(struct vd_layer *layer, u64 pos, u64 len, bool write,
 	l2_idx = (pos >> cb) & ((1ULL << q->h.l2_bits) - 1);
 	slice_off = VD_QCOW2_L1_OFF(l1e) +
 		    ((l2_idx >> q->slice_entries_bits) * q->slice_bytes);
-	ret = vd_qcow2_slice_get(layer, slice_off, &e);
+	ret = vd_qcow2_slice_lookup(layer, slice_off, flags, &e);
 	if (ret)
 		return ret;
 	i = l2_idx & ((1U << q->slice_entries_bits) - 1);
@@ -461,10 +479,10 @@ static int vd_qcow2_map(struct vd_layer *layer, u64 pos, u64 len, bool write,
 		spinlock_t *lock = vd_qcow2_slice_lock(q, slice_off);
 
 		spin_lock(lock);
-		ret = vd_qcow2_map_slice(layer, q, e->data, i, pos, len, ext);
+		ret = vd_qcow2_map_slice(layer, q, e->data, i, pos, len, flags, ext);
 		spin_unlock(lock);
 	} else {
-		ret = vd_qcow2_map_slice(layer, q, e->data, i, pos, len, ext);
+		ret = vd_qcow2_map_slice(layer, q, e->data, i, pos, len, flags, ext);
 	}
 	vd_mcache_put(q->cache, e);
 	return ret;

@@ -176,6 +176,8 @@ static inline spinlock_t *vd_qcow2_slice_lock(struct vd_qcow2 *q, u64 slice_off)
 int vd_qcow2_corrupt(struct vd_layer *layer, const char *what, int err);
 int vd_qcow2_slice_get(struct vd_layer *layer, u64 slice_off,
 		       struct vd_mentry **out);
+int vd_qcow2_slice_lookup(struct vd_layer *layer, u64 slice_off,
+			  unsigned int flags, struct vd_mentry **out);
 
 /* qcow2_alloc.c */
 int vd_qcow2_rw_open(struct vd_layer *layer, const struct vd_open_args *args);
@@ -190,7 +192,7 @@ void vd_qcow2_mark_corrupt(struct vd_layer *layer, const char *why);
 
 /* qcow2_write.c */
 int vd_qcow2_map_write(struct vd_layer *layer, u64 pos, u64 len,
-		       struct vd_ext *ext);
+		       unsigned int flags, struct vd_ext *ext);
 int vd_qcow2_write_run(struct vd_layer *layer, const struct vd_chain *chain,
 		       const struct vd_run *run, struct iov_iter *iter);
 int vd_qcow2_discard(struct vd_layer *layer, const struct vd_chain *chain,

@@ -86,8 +86,11 @@ static void vd_qcow2_l2e_load(struct vd_qcow2 *q, const u8 *slice,
 	l2e->bitmap = q->h.extended_l2 ? vd_be64(p + 8) : 0;
 }
 
-/* An entry read from disk is decoded (and so checked) before any use. */
-static int vd_qcow2_l2e_check(struct vd_layer *layer,
+/*
+ * An entry read from disk is decoded (and so checked) before any use.
+ * Under VD_MAP_NOWAIT a bad one is -EAGAIN: the blocking retry reports it.
+ */
+static int vd_qcow2_l2e_check(struct vd_layer *layer, unsigned int flags,
 			      const struct vd_qcow2_l2e *l2e)
 {
 	struct vd_qcow2 *q = layer->priv;
@@ -96,7 +99,8 @@ static int vd_qcow2_l2e_check(struct vd_layer *layer,
 	struct vd_qcow2_cluster c;
 
 	if (vd_qcow2_l2_entry(&q->h, l2e->raw, l2e->bitmap, &c, &msg))
-		return vd_qcow2_corrupt(layer, text, -EIO);
+		return flags & VD_MAP_NOWAIT ? -EAGAIN :
+		       vd_qcow2_corrupt(layer, text, -EIO);
 	return 0;
 }
 
@@ -175,8 +179,13 @@ static bool vd_qcow2_l2e_zero(struct vd_qcow2 *q, const struct vd_chain *chain,
 	return !l2e->raw && chain->nr == 1;
 }
 
-/* Check an entry about to be written through: never onto metadata. */
-static int vd_qcow2_check_target(struct vd_layer *layer, u64 host, u64 len)
+/*
+ * Check an entry about to be written through: never onto metadata.  A bad
+ * one marks the image corrupt (a header write), so under VD_MAP_NOWAIT it
+ * is -EAGAIN and the blocking retry does that.
+ */
+static int vd_qcow2_check_target(struct vd_layer *layer, unsigned int flags,
+				 u64 host, u64 len)
 {
 	struct vd_qcow2 *q = layer->priv;
 	char why[96];
@@ -194,6 +203,8 @@ static int vd_qcow2_check_target(struct vd_layer *layer, u64 host, u64 len)
 	} else {
 		return 0;
 	}
+	if (flags & VD_MAP_NOWAIT)
+		return -EAGAIN;
 	vd_qcow2_mark_corrupt(layer, why);
 	return -EIO;
 }
@@ -205,13 +216,14 @@ static int vd_qcow2_check_target(struct vd_layer *layer, u64 host, u64 len)
  * @layer: a writable qcow2 layer
  * @pos:   virtual offset
  * @len:   bytes
+ * @flags: VD_MAP_* (VD_MAP_NOWAIT: -EAGAIN if the L2 slice is not cached)
  * @ext:   DATA for bytes writable in place, FORMAT for bytes that need
  *         vd_qcow2_write_run()
  *
  * Return: 0 or -errno.
  */
 int vd_qcow2_map_write(struct vd_layer *layer, u64 pos, u64 len,
-		       struct vd_ext *ext)
+		       unsigned int flags, struct vd_ext *ext)
 {
 	struct vd_qcow2 *q = layer->priv;
 	unsigned int cb = q->h.cluster_bits, span_bits = cb + q->h.l2_bits;
@@ -238,7 +250,7 @@ int vd_qcow2_map_write(struct vd_layer *layer, u64 pos, u64 len,
 	}
 	slice_off = VD_QCOW2_L1_OFF(l1e) + (l2_idx >> q->slice_entries_bits) *
 					   q->slice_bytes;
-	ret = vd_qcow2_slice_get(layer, slice_off, &e);
+	ret = vd_qcow2_slice_lookup(layer, slice_off, flags, &e);
 	if (ret)
 		return ret;
 	lock = vd_qcow2_slice_lock(q, slice_off);
@@ -262,9 +274,9 @@ int vd_qcow2_map_write(struct vd_layer *layer, u64 pos, u64 len,
 	}
 	spin_unlock(lock);
 	vd_mcache_put(q->cache, e);
-	ret = vd_qcow2_l2e_check(layer, &l2e);
+	ret = vd_qcow2_l2e_check(layer, flags, &l2e);
 	if (!ret && ext->kind == VD_EXT_DATA)
-		ret = vd_qcow2_check_target(layer, ext->host_off, ext->len);
+		ret = vd_qcow2_check_target(layer, flags, ext->host_off, ext->len);
 	return ret;
 }
 
@@ -505,7 +517,7 @@ static int vd_qcow2_read_l2e(struct vd_layer *layer, struct vd_qcow2_wctx *w,
 	vd_qcow2_l2e_load(q, e->data, w->i + k, l2e);
 	spin_unlock(lock);
 	vd_mcache_put(q->cache, e);
-	return vd_qcow2_l2e_check(layer, l2e);
+	return vd_qcow2_l2e_check(layer, 0, l2e);
 }
 
 /* --- zeroing ahead ---------------------------------------------------- */
@@ -794,7 +806,7 @@ static s64 vd_qcow2_write_owned(struct vd_layer *layer,
 	if (ret)
 		return ret;
 	host = vd_qcow2_l2e_host(&l2e) + (w->pos & (cs - 1));
-	ret = vd_qcow2_check_target(layer, host, len);
+	ret = vd_qcow2_check_target(layer, 0, host, len);
 	if (!ret)
 		ret = vd_qcow2_put_iter(layer, iter, len, host);
 	return ret ? ret : len;

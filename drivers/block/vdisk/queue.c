@@ -2,12 +2,22 @@
 /*
  * queue.c - blk-mq request handling: from a request to backing-file I/O.
  *
- * queue_rq() only hands the request to a work item: mapping a range may
- * read metadata and so sleep, and submitting to a file may block.  The work
- * walks the request through the layer stack (vd_walk()) and submits one
- * kiocb per contiguous run, asynchronous direct I/O where the file and the
- * run's alignment allow it (as loop's lo_rw_aio does), buffered otherwise.
- * The request completes when the walk and every run it started are done.
+ * A work item walks the request through the layer stack (vd_walk()) and
+ * submits one kiocb per contiguous run, asynchronous direct I/O where the
+ * file and the run's alignment allow it (as loop's lo_rw_aio does),
+ * buffered otherwise.  Mapping a range may read metadata and so sleep, and
+ * a file may block.  The request completes when the walk and every run it
+ * started are done.
+ *
+ * The common case skips the hand-over to the worker, a wake-up and a
+ * context switch per request (most of the latency at queue depth 1):
+ * queue_rq() (the queue is BLK_MQ_F_BLOCKING) tries a read or write that
+ * the layers map from cached metadata to one run of file data, and submits
+ * it as async direct I/O with IOCB_NOWAIT.  Anything else - a metadata
+ * miss, an allocation, FUA, a job's fence, a file that would block, any
+ * error - goes to the worker, which does the whole request again.  The
+ * submitter may be inside submit_bio() holding back bios of its own
+ * (current->bio_list): the inline path must never wait, for I/O or locks.
  *
  * Errors travel as -errno inside and become a blk_status_t once, in
  * vd_complete_rq().
@@ -43,6 +53,8 @@ struct vd_aio {
  * @write:       the request writes (data flows to the files)
  * @fua:         REQ_FUA: runs are written with O_DSYNC semantics
  * @allocated:   a run went to the format's write_run (metadata changed)
+ * @retry:       the attempt in queue_rq() did not finish: the last put
+ *               hands the request to the worker instead of completing it
  * @inline_used: @inline_aio is taken (only the work touches this)
  * @chain:       layers the request is served from
  * @fence:       the request's place in the device's job fence
@@ -57,6 +69,7 @@ struct vd_cmd {
 	bool write;
 	bool fua;
 	bool allocated;
+	bool retry;
 	bool inline_used;
 	struct vd_chain *chain;
 	struct vd_fence_entry fence;
@@ -90,6 +103,13 @@ static void vd_cmd_put(struct vd_cmd *cmd)
 	struct vd_device *vd = rq->q->queuedata;
 
 	if (atomic_dec_and_test(&cmd->pending)) {
+		if (cmd->retry) {
+			this_cpu_inc(vd->io_stats->retried);
+			kfree(cmd->bvec);
+			cmd->bvec = NULL;
+			queue_work(vd_io_wq, &cmd->work);
+			return;
+		}
 		vd_fence_exit(&vd->fence, &cmd->fence);
 		blk_mq_complete_request(rq);
 	}
@@ -120,6 +140,17 @@ static void vd_aio_complete(struct kiocb *iocb, long ret)
 
 	if (cmd->write)
 		kiocb_end_write(iocb);
+	if (iocb->ki_flags & IOCB_NOWAIT) {
+		/*
+		 * Submitted from queue_rq(): whatever did not complete in full
+		 * (would block, short, failed) the worker does again, blocking
+		 * as needed; it also reports real errors and a real file end.
+		 */
+		if (ret != aio->len)
+			cmd->retry = true;
+		vd_cmd_put(cmd);
+		return;
+	}
 	if (ret >= 0 && ret < aio->len) {
 		if (cmd->write) {
 			ret = -EIO;
@@ -204,7 +235,7 @@ static int vd_rw_map(void *ctx, unsigned int level, u64 pos, u64 len,
 	struct vd_cmd *cmd = ctx;
 	struct vd_layer *layer = cmd->chain->layer[level];
 
-	return layer->ops->map(layer, pos, len, cmd->write, ext);
+	return layer->ops->map(layer, pos, len, cmd->write ? VD_MAP_WRITE : 0, ext);
 }
 
 static int vd_rw_emit(void *ctx, const struct vd_run *run)
@@ -251,7 +282,7 @@ static const struct vd_walk_ops vd_rw_walk_ops = {
 };
 
 /* Describe the request's pages as one iov_iter (the loop.c way). */
-static int vd_cmd_build_iter(struct vd_cmd *cmd, struct request *rq)
+static int vd_cmd_build_iter(struct vd_cmd *cmd, struct request *rq, gfp_t gfp)
 {
 	struct bio *bio = rq->bio;
 	struct req_iterator rq_iter;
@@ -263,7 +294,7 @@ static int vd_cmd_build_iter(struct vd_cmd *cmd, struct request *rq)
 		nr_bvec++;
 
 	if (rq->bio != rq->biotail) {
-		bvec = kmalloc_array(nr_bvec, sizeof(*bvec), GFP_NOIO);
+		bvec = kmalloc_array(nr_bvec, sizeof(*bvec), gfp);
 		if (!bvec)
 			return -ENOMEM;
 		cmd->bvec = bvec;
@@ -298,7 +329,7 @@ static int vd_cmd_rw(struct vd_cmd *cmd, struct request *rq)
 	unsigned int levels = cmd->write ? 1 : cmd->chain->nr;
 	int ret;
 
-	ret = vd_cmd_build_iter(cmd, rq);
+	ret = vd_cmd_build_iter(cmd, rq, GFP_NOIO);
 	if (ret)
 		return ret;
 	ret = vd_walk(&vd_rw_walk_ops, cmd, levels, pos, blk_rq_bytes(rq));
@@ -323,6 +354,26 @@ static int vd_cmd_discard(struct vd_cmd *cmd, struct request *rq,
 				 blk_rq_bytes(rq), mode);
 }
 
+/*
+ * Per-attempt state; the walk (or the inline attempt) holds the first
+ * reference.  The request holds the queue's usage counter, and the chain
+ * is only replaced with the queue frozen: it cannot change under us.
+ */
+static void vd_cmd_init(struct vd_cmd *cmd, struct request *rq)
+{
+	struct vd_device *vd = rq->q->queuedata;
+
+	cmd->chain = READ_ONCE(vd->chain);
+	cmd->write = op_is_write(req_op(rq));
+	cmd->fua = rq->cmd_flags & REQ_FUA;
+	cmd->allocated = false;
+	cmd->retry = false;
+	cmd->error = 0;
+	cmd->bvec = NULL;
+	cmd->inline_used = false;
+	atomic_set(&cmd->pending, 1);
+}
+
 static void vd_cmd_work(struct work_struct *work)
 {
 	struct vd_cmd *cmd = container_of(work, struct vd_cmd, work);
@@ -339,18 +390,7 @@ static void vd_cmd_work(struct work_struct *work)
 	vd_fence_enter(&vd->fence, &cmd->fence,
 		       (u64)blk_rq_pos(rq) << SECTOR_SHIFT,
 		       op == REQ_OP_FLUSH ? 0 : blk_rq_bytes(rq));
-	/*
-	 * The request holds the queue's usage counter, and the chain is only
-	 * replaced with the queue frozen: it cannot change under us.
-	 */
-	cmd->chain = READ_ONCE(vd->chain);
-	cmd->write = op_is_write(op);
-	cmd->fua = rq->cmd_flags & REQ_FUA;
-	cmd->allocated = false;
-	cmd->error = 0;
-	cmd->bvec = NULL;
-	cmd->inline_used = false;
-	atomic_set(&cmd->pending, 1);
+	vd_cmd_init(cmd, rq);
 
 	if (cmd->write && !vd_chain_top(cmd->chain)->writable) {
 		ret = -EROFS;
@@ -397,13 +437,154 @@ out:
 	vd_cmd_put(cmd);
 }
 
+/* --- the attempt in queue_rq() (see the top of the file) ---------------- */
+
+/*
+ * Most requests reach queue_rq() from submit_bio(), where the bios the
+ * file's direct I/O submits wait on current->bio_list until we return.
+ * IOCB_NOWAIT keeps the file from waiting on locks or I/O meanwhile; what
+ * is left is the bio allocation, which under memory pressure may wait for
+ * the bio_set's reserve of two bios to be refilled by bios completing.  A
+ * run within two blocks of the file meets at most two of its extents, so
+ * takes at most two bios: we never wait for a reserve bio we hold back.
+ * Longer runs (sequential I/O, where the hand-over costs little) go to
+ * the worker.
+ */
+static bool vd_inline_fits(struct file *file, u64 off, u64 len)
+{
+	unsigned int bits = file_inode(file)->i_blkbits;
+
+	return ((off + len - 1) >> bits) - (off >> bits) < 2;
+}
+
+struct vd_inline {
+	struct vd_cmd *cmd;
+	struct vd_run run;
+	bool have_run;
+};
+
+static int vd_inline_map(void *ctx, unsigned int level, u64 pos, u64 len,
+			 struct vd_ext *ext)
+{
+	struct vd_inline *in = ctx;
+	struct vd_layer *layer = in->cmd->chain->layer[level];
+
+	return layer->ops->map(layer, pos, len, VD_MAP_NOWAIT |
+			       (in->cmd->write ? VD_MAP_WRITE : 0), ext);
+}
+
+/* One run of file data, or nothing: -EAGAIN sends the request to the worker. */
+static int vd_inline_emit(void *ctx, const struct vd_run *run)
+{
+	struct vd_inline *in = ctx;
+
+	if (in->have_run || run->kind != VD_EXT_DATA)
+		return -EAGAIN;
+	in->run = *run;
+	in->have_run = true;
+	return 0;
+}
+
+static const struct vd_walk_ops vd_inline_walk_ops = {
+	.map	= vd_inline_map,
+	.emit	= vd_inline_emit,
+};
+
+/*
+ * Start @rq as one IOCB_NOWAIT direct I/O if it maps to a single run from
+ * cached metadata.  True: submitted, its completion finishes the request
+ * (or hands it to the worker).  False: nothing was started.
+ */
+static bool vd_cmd_try_inline(struct vd_cmd *cmd, struct request *rq)
+{
+	struct vd_device *vd = rq->q->queuedata;
+	struct vd_inline in = { .cmd = cmd };
+	enum req_op op = req_op(rq);
+	struct vd_layer *layer;
+	struct vd_aio *aio;
+	struct file *file;
+	unsigned int noio;
+	bool started = false;
+	ssize_t ret;
+
+	/* a job's fence is switched on only with the queue frozen */
+	if ((op != REQ_OP_READ && op != REQ_OP_WRITE) ||
+	    (rq->cmd_flags & REQ_FUA) || READ_ONCE(vd->fence.active))
+		return false;
+	vd_cmd_init(cmd, rq);
+	cmd->fence.on = false;
+	layer = vd_chain_top(cmd->chain);
+	if (cmd->write && (!layer->writable || READ_ONCE(layer->broken)))
+		return false;
+
+	noio = memalloc_noio_save();
+	if (vd_cmd_build_iter(cmd, rq, GFP_NOWAIT) ||
+	    vd_walk(&vd_inline_walk_ops, &in, cmd->write ? 1 : cmd->chain->nr,
+		    (u64)blk_rq_pos(rq) << SECTOR_SHIFT, blk_rq_bytes(rq)) ||
+	    !in.have_run)
+		goto out;
+	layer = cmd->chain->layer[in.run.level];
+	if (in.run.file >= layer->nr_files)
+		goto out;
+	file = layer->files[in.run.file];
+	if (!vd_inline_fits(file, in.run.host_off, in.run.len) ||
+	    !(file->f_mode & FMODE_NOWAIT) ||
+	    !vd_run_can_dio(layer, in.run.host_off, in.run.len, &cmd->iter))
+		goto out;
+	if (cmd->write) {
+		struct super_block *sb = file_inode(file)->i_sb;
+
+		/* kiocb_start_write(), without waiting for a frozen fs */
+		if (!sb_start_write_trylock(sb))
+			goto out;
+		__sb_writers_release(sb, SB_FREEZE_WRITE);
+	}
+
+	aio = &cmd->inline_aio;
+	cmd->inline_used = true;
+	*aio = (struct vd_aio) {
+		.iocb = {
+			.ki_filp	= file,
+			.ki_pos		= in.run.host_off,
+			.ki_ioprio	= req_get_ioprio(rq),
+			.ki_flags	= IOCB_DIRECT | IOCB_NOWAIT,
+			.ki_complete	= vd_aio_complete,
+		},
+		.cmd	= cmd,
+		.len	= in.run.len,
+	};
+	atomic_inc(&cmd->pending);
+	if (cmd->write)
+		ret = file->f_op->write_iter(&aio->iocb, &cmd->iter);
+	else
+		ret = file->f_op->read_iter(&aio->iocb, &cmd->iter);
+	if (ret != -EIOCBQUEUED)
+		vd_aio_complete(&aio->iocb, ret);
+	started = true;
+out:
+	memalloc_noio_restore(noio);
+	if (!started) {
+		kfree(cmd->bvec);
+		cmd->bvec = NULL;
+		return false;
+	}
+	vd_cmd_put(cmd);	/* the attempt's own reference */
+	return true;
+}
+
 static blk_status_t vd_queue_rq(struct blk_mq_hw_ctx *hctx,
 				const struct blk_mq_queue_data *bd)
 {
 	struct vd_cmd *cmd = blk_mq_rq_to_pdu(bd->rq);
+	struct vd_device *vd = bd->rq->q->queuedata;
 
 	blk_mq_start_request(bd->rq);
-	queue_work(vd_io_wq, &cmd->work);
+	if (vd_cmd_try_inline(cmd, bd->rq)) {
+		this_cpu_inc(vd->io_stats->submitter);
+	} else {
+		this_cpu_inc(vd->io_stats->worker);
+		queue_work(vd_io_wq, &cmd->work);
+	}
 	return BLK_STS_OK;
 }
 

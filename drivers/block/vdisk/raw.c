@@ -39,8 +39,8 @@ static void vd_raw_close(struct vd_layer *layer)
 {
 }
 
-static int vd_raw_map(struct vd_layer *layer, u64 pos, u64 len, bool write,
-		      struct vd_ext *ext)
+static int vd_raw_map(struct vd_layer *layer, u64 pos, u64 len,
+		      unsigned int flags, struct vd_ext *ext)
 {
 	if (pos >= layer->virtual_size) {
 		ext->kind = VD_EXT_ZERO;

@@ -98,6 +98,22 @@ static ssize_t vd_direct_io_show_locked(struct vd_device *vd, char *buf)
 	return sysfs_emit(buf, "%d\n", vd_chain_top(vd->chain)->dio_align != 0);
 }
 
+static ssize_t vd_io_path_show_locked(struct vd_device *vd, char *buf)
+{
+	struct vd_io_stats sum = { 0 };
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		const struct vd_io_stats *st = per_cpu_ptr(vd->io_stats, cpu);
+
+		sum.submitter += READ_ONCE(st->submitter);
+		sum.retried += READ_ONCE(st->retried);
+		sum.worker += READ_ONCE(st->worker);
+	}
+	return sysfs_emit(buf, "submitter %llu\nretried %llu\nworker %llu\n",
+			  sum.submitter, sum.retried, sum.worker);
+}
+
 #define VD_ATTR_RO(name)						\
 static ssize_t name##_show(struct device *dev,				\
 			   struct device_attribute *attr, char *buf)	\
@@ -115,6 +131,7 @@ VD_ATTR_RO(autoclear);
 VD_ATTR_RO(partscan);
 VD_ATTR_RO(direct_io);
 VD_ATTR_RO(cache);
+VD_ATTR_RO(io_path);
 
 static struct attribute *vd_disk_attrs[] = {
 	&dev_attr_format.attr,
@@ -126,6 +143,7 @@ static struct attribute *vd_disk_attrs[] = {
 	&dev_attr_partscan.attr,
 	&dev_attr_direct_io.attr,
 	&dev_attr_cache.attr,
+	&dev_attr_io_path.attr,
 	NULL,
 };
 

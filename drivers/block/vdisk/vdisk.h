@@ -70,6 +70,10 @@ enum vd_discard_mode {
 	VD_DISCARD_FALLTHROUGH,
 };
 
+/* @flags of vd_format_ops.map() */
+#define VD_MAP_WRITE	BIT(0)	/* a write: where may it go */
+#define VD_MAP_NOWAIT	BIT(1)	/* metadata not cached: -EAGAIN, don't sleep */
+
 /**
  * struct vd_format_ops - what a format implements
  * @format:  VDISK_FMT_* it handles
@@ -78,10 +82,12 @@ enum vd_discard_mode {
  *           untrusted; refuse with -EINVAL/-EFBIG/-ENOTSUPP and a message.
  * @close:   free what open() set up; metadata must already be flushed
  * @map:     what the layer holds at [@pos, @pos + @len).  For a write
- *           (@write true, top layer only) answer VD_EXT_DATA where the
- *           bytes can be written in place (allocated, not shared), else
- *           VD_EXT_FORMAT: the core then hands that run to @write_run.
- *           Never allocates.  May sleep; called concurrently.
+ *           (VD_MAP_WRITE in @flags, top layer only) answer VD_EXT_DATA
+ *           where the bytes can be written in place (allocated, not
+ *           shared), else VD_EXT_FORMAT: the core then hands that run to
+ *           @write_run.  Never allocates.  May sleep, except with
+ *           VD_MAP_NOWAIT: then -EAGAIN where it would read metadata or
+ *           wait for it.  Called concurrently.
  * @read_run: produce the bytes of a VD_EXT_FORMAT run (a compressed
  *           cluster) into @iter; may sleep
  * @write_run: write a VD_EXT_FORMAT run of a write request from @iter:
@@ -107,7 +113,7 @@ struct vd_format_ops {
 	unsigned int format;
 	int (*open)(struct vd_layer *layer, const struct vd_open_args *args);
 	void (*close)(struct vd_layer *layer);
-	int (*map)(struct vd_layer *layer, u64 pos, u64 len, bool write,
+	int (*map)(struct vd_layer *layer, u64 pos, u64 len, unsigned int flags,
 		   struct vd_ext *ext);
 	int (*read_run)(struct vd_layer *layer, const struct vd_run *run,
 			struct iov_iter *iter);
@@ -174,6 +180,19 @@ enum vd_state {
 };
 
 /**
+ * struct vd_io_stats - the path requests took (queue.c)
+ * @submitter: read or write started from queue_rq(), in the submitter's
+ *             context
+ * @retried:   of those, done again by the worker (the file would block)
+ * @worker:    handed to the worker at once
+ */
+struct vd_io_stats {
+	u64 submitter;
+	u64 retried;
+	u64 worker;
+};
+
+/**
  * struct vd_device - one /dev/vdN
  * @index:      N
  * @disk:       the gendisk
@@ -191,6 +210,7 @@ enum vd_state {
  *              none since attach; set and cleared under @lock, the job
  *              itself freed only once its thread has ended
  * @fence:      keeps guest requests out of the job's window (fence.h)
+ * @io_stats:   how requests were served (per CPU; sysfs vdisk/io_path)
  */
 struct vd_device {
 	int index;
@@ -206,6 +226,7 @@ struct vd_device {
 	struct kref ref;
 	struct vd_job *job;
 	struct vd_fence fence;
+	struct vd_io_stats __percpu *io_stats;
 };
 
 /* main.c */

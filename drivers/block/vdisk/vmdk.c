@@ -404,15 +404,22 @@ struct vd_vmdk_ext *vd_vmdk_find(struct vd_vmdk *v, u64 pos)
 }
 
 /* Decode GT entry @i of a slice; -EIO (logged) for a corrupt one. */
+/*
+ * Decode grain table entry @i of @slice.  A bad one is logged and -EIO,
+ * except under VD_MAP_NOWAIT: -EAGAIN, and the blocking retry reports it.
+ */
 static int vd_vmdk_entry(struct vd_layer *layer, struct vd_vmdk_ext *e,
-			 const u8 *slice, unsigned int i, u32 *kind, u64 *host)
+			 const u8 *slice, unsigned int i, unsigned int flags,
+			 u32 *kind, u64 *host)
 {
-	char text[160] = "";
+	char text[160];
 	struct vd_msg msg = { .buf = text, .len = sizeof(text) };
 	u32 ent = vd_vmdk_slice_entry(slice, i);
 
+	text[0] = '\0';
 	if (vd_vmdk_gt_entry(&e->h, ent, READ_ONCE(e->file_size), kind, host, &msg))
-		return vd_vmdk_corrupt(layer, text, -EIO);
+		return flags & VD_MAP_NOWAIT ? -EAGAIN :
+		       vd_vmdk_corrupt(layer, text, -EIO);
 	return 0;
 }
 
@@ -433,8 +440,9 @@ static u32 vd_vmdk_ext_kind(u32 grain_kind)
 /* A sparse extent, @rel bytes into it, at most @len (within one GT). */
 static int vd_vmdk_map_sparse(struct vd_layer *layer, struct vd_vmdk *v,
 			      struct vd_vmdk_ext *e, u64 rel, u64 len,
-			      bool write, struct vd_ext *ext)
+			      unsigned int flags, struct vd_ext *ext)
 {
+	bool write = flags & VD_MAP_WRITE;
 	unsigned int gb = e->h.grain_bits, nr = 1U << e->slice_entries_bits;
 	u64 gs = 1ULL << gb, in_grain = rel & (gs - 1), host, next_host;
 	u64 gd_idx = rel >> (gb + e->h.gte_bits), gte_idx, slice_off;
@@ -452,7 +460,14 @@ static int vd_vmdk_map_sparse(struct vd_layer *layer, struct vd_vmdk *v,
 	}
 	gte_idx = (rel >> gb) & (e->h.num_gtes - 1);
 	slice_off = ((u64)gd << 9) + (gte_idx >> e->slice_entries_bits) * e->slice_bytes;
-	me = vd_mcache_get(v->cache, e, layer->files[e->file], slice_off, e->slice_bytes);
+	if (flags & VD_MAP_NOWAIT) {
+		me = vd_mcache_peek(v->cache, e, slice_off);
+		if (!me)
+			return -EAGAIN;
+	} else {
+		me = vd_mcache_get(v->cache, e, layer->files[e->file], slice_off,
+				   e->slice_bytes);
+	}
 	if (IS_ERR(me)) {
 		ret = PTR_ERR(me);
 		if (ret == -ENODATA)
@@ -460,7 +475,7 @@ static int vd_vmdk_map_sparse(struct vd_layer *layer, struct vd_vmdk *v,
 		return ret;
 	}
 	i = gte_idx & (nr - 1);
-	ret = vd_vmdk_entry(layer, e, me->data, i, &kind, &host);
+	ret = vd_vmdk_entry(layer, e, me->data, i, flags, &kind, &host);
 	if (ret)
 		goto out;
 	ext->kind = vd_vmdk_ext_kind(kind);
@@ -473,7 +488,7 @@ static int vd_vmdk_map_sparse(struct vd_layer *layer, struct vd_vmdk *v,
 		 */
 		ext->kind = VD_EXT_FORMAT;
 		while (ext->len < len && ++i < nr) {
-			ret = vd_vmdk_entry(layer, e, me->data, i, &kind, &host);
+			ret = vd_vmdk_entry(layer, e, me->data, i, flags, &kind, &host);
 			if (ret || vd_vmdk_ext_kind(kind) == VD_EXT_DATA)
 				break;
 			ext->len += min(gs, len - ext->len);
@@ -489,7 +504,7 @@ static int vd_vmdk_map_sparse(struct vd_layer *layer, struct vd_vmdk *v,
 	next_host = host + gs;
 	/* Extend over following grains of the slice in the same state. */
 	while (ext->len < len && ++i < nr) {
-		ret = vd_vmdk_entry(layer, e, me->data, i, &kind, &host);
+		ret = vd_vmdk_entry(layer, e, me->data, i, flags, &kind, &host);
 		if (ret)
 			break;
 		if (vd_vmdk_ext_kind(kind) != ext->kind ||
@@ -503,15 +518,19 @@ out:
 	return ret;
 }
 
-static int vd_vmdk_map(struct vd_layer *layer, u64 pos, u64 len, bool write,
-		       struct vd_ext *ext)
+static int vd_vmdk_map(struct vd_layer *layer, u64 pos, u64 len,
+		       unsigned int flags, struct vd_ext *ext)
 {
 	struct vd_vmdk *v = layer->priv;
+	bool write = flags & VD_MAP_WRITE;
 	struct vd_vmdk_ext *e;
 	u64 rel, span;
 	int ret;
 
 	if (write && !READ_ONCE(v->opened_rw)) {
+		/* the first write marks the extents unclean, changes the CID */
+		if (flags & VD_MAP_NOWAIT)
+			return -EAGAIN;
 		ret = vd_vmdk_first_write(layer, v);
 		if (ret)
 			return ret;
@@ -541,7 +560,7 @@ static int vd_vmdk_map(struct vd_layer *layer, u64 pos, u64 len, bool write,
 		/* one grain table at a time */
 		span = 1ULL << (e->h.grain_bits + e->h.gte_bits);
 		len = min(len, round_down(rel, span) + span - rel);
-		return vd_vmdk_map_sparse(layer, v, e, rel, len, write, ext);
+		return vd_vmdk_map_sparse(layer, v, e, rel, len, flags, ext);
 	}
 }
 

@@ -3,7 +3,8 @@
  * mcache_test.c - KUnit suite vdisk_mcache: the metadata cache against a
  * real file.  Slices must come back with the file's bytes, a full cache must
  * evict instead of growing, every shard must take its share (a weak key
- * hash once left most of them empty), and hits must be counted.
+ * hash once left most of them empty), hits must be counted, and a peek
+ * must never read.
  */
 #include <kunit/test.h>
 #include <linux/err.h>
@@ -127,9 +128,71 @@ static void vd_mcache_read_past_eof(struct kunit *test)
 	fput(file);
 }
 
+/*
+ * vd_mcache_peek() (the request attempt in queue_rq()) never reads: a
+ * slice that is not in memory, or failed to load, is NULL; a cached one
+ * comes back with its bytes, counted as a hit, and a reference that keeps
+ * it from being evicted.
+ */
+static void vd_mcache_peek_cached_only(struct kunit *test)
+{
+	struct vd_mcache *cache = vd_mcache_create(VD_MC_CAPACITY * VD_MCACHE_SLICE);
+	struct file *file = vd_mc_file(test);
+	u64 eof = (u64)VD_MC_SLICES * VD_MCACHE_SLICE;
+	struct vd_mentry *e, *held;
+	struct vd_mcache_stats st;
+	const int owner = 0, other = 0;
+	unsigned int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, cache);
+	if (!file) {
+		vd_mcache_destroy(cache);
+		return;
+	}
+	KUNIT_EXPECT_NULL(test, vd_mcache_peek(cache, &owner, 0));
+	vd_mcache_get_stats(cache, &st);
+	KUNIT_EXPECT_EQ(test, st.misses, 0);
+	KUNIT_EXPECT_EQ(test, st.entries, 0);
+
+	e = vd_mcache_get(cache, &owner, file, 0, VD_MCACHE_SLICE);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(e));
+	vd_mcache_put(cache, e);
+	held = vd_mcache_peek(cache, &owner, 0);
+	KUNIT_ASSERT_NOT_NULL(test, held);
+	KUNIT_EXPECT_PTR_EQ(test, held, e);
+	KUNIT_EXPECT_TRUE(test, vd_mc_slice_ok(held->data, 0));
+	/* the key is (owner, offset) */
+	KUNIT_EXPECT_NULL(test, vd_mcache_peek(cache, &other, 0));
+	vd_mcache_get_stats(cache, &st);
+	KUNIT_EXPECT_EQ(test, st.hits, 1);
+	KUNIT_EXPECT_EQ(test, st.misses, 1);
+
+	/* filling the cache many times over does not evict what peek holds */
+	for (i = 1; i < VD_MC_SLICES; i++) {
+		e = vd_mcache_get(cache, &owner, file, (u64)i * VD_MCACHE_SLICE,
+				  VD_MCACHE_SLICE);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(e));
+		vd_mcache_put(cache, e);
+	}
+	KUNIT_EXPECT_TRUE(test, vd_mc_slice_ok(held->data, 0));
+	e = vd_mcache_peek(cache, &owner, 0);
+	KUNIT_EXPECT_PTR_EQ(test, e, held);
+	if (e)
+		vd_mcache_put(cache, e);
+	vd_mcache_put(cache, held);
+
+	/* a failed load leaves nothing to peek at */
+	e = vd_mcache_get(cache, &owner, file, eof, VD_MCACHE_SLICE);
+	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(e), -ENODATA);
+	KUNIT_EXPECT_NULL(test, vd_mcache_peek(cache, &owner, eof));
+	vd_mcache_destroy(cache);
+	fput(file);
+}
+
 static struct kunit_case vd_mcache_cases[] = {
 	KUNIT_CASE(vd_mcache_fills_every_shard),
 	KUNIT_CASE(vd_mcache_read_past_eof),
+	KUNIT_CASE(vd_mcache_peek_cached_only),
 	{}
 };
 

@@ -507,8 +507,17 @@ static bool vd_cmd_try_inline(struct vd_cmd *cmd, struct request *rq)
 	bool started = false;
 	ssize_t ret;
 
-	/* a job's fence is switched on only with the queue frozen */
-	if ((op != REQ_OP_READ && op != REQ_OP_WRITE) ||
+	/*
+	 * Outside submit_bio(), a plugged submitter (an aio batch, writeback)
+	 * reaches us from the plug's flush, which must not see the file's
+	 * requests join that same plug meanwhile: blk-mq's count of the plug
+	 * would go stale and crash the next add.  Inside submit_bio() (which
+	 * plugs, and flushes before it returns) the file's bios only queue on
+	 * current->bio_list.  A job's fence is switched on only with the
+	 * queue frozen.
+	 */
+	if ((current->plug && !current->bio_list) ||
+	    (op != REQ_OP_READ && op != REQ_OP_WRITE) ||
 	    (rq->cmd_flags & REQ_FUA) || READ_ONCE(vd->fence.active))
 		return false;
 	vd_cmd_init(cmd, rq);

@@ -27,10 +27,10 @@ fio_pass() {
 
 # fio_loop TARGET [fio args]: passes with seeds 1, 2, ... until ./stop
 # exists; the last finished seed in ./fio.last, a failed one in ./fio.failed
+# (the caller removes all three first)
 fio_loop() {
 	local target=$1 i=0
 	shift
-	rm -f stop fio.last fio.failed
 	while [ ! -e stop ]; do
 		i=$((i + 1))
 		if ! fio_pass "$target" $i --do_verify=1 "$@" >fio.out 2>&1; then
@@ -47,6 +47,9 @@ fio_loop() {
 run_job_with_fio() {
 	local target=$1 pid n0 n1
 	shift
+	# before the loop starts: a stale fio.last of the previous job would
+	# let the wait below end at once, before fio wrote anything
+	rm -f stop fio.last fio.failed
 	fio_loop "$target" &
 	pid=$!
 	# the job starts once fio is writing

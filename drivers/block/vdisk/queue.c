@@ -182,15 +182,55 @@ static bool vd_run_can_dio(const struct vd_layer *layer, u64 host_off,
 	return !(iov_iter_alignment(iter) & (layer->dio_mem_align - 1));
 }
 
-/* Start the file I/O of one data run; its completion puts the command. */
-static void vd_submit_run(struct vd_cmd *cmd, struct vd_layer *layer,
-			  const struct vd_run *run, size_t buf_off)
+/*
+ * Most requests reach queue_rq() from submit_bio(), where the bios the
+ * file's direct I/O submits wait on current->bio_list until we return.
+ * IOCB_NOWAIT keeps the file from waiting on locks or I/O meanwhile; what
+ * is left is the bio allocation, which under memory pressure may wait for
+ * the bio_set's reserve of two bios to be refilled by bios completing.  A
+ * run within two blocks of the file meets at most two of its extents, so
+ * takes at most two bios: we never wait for a reserve bio we hold back.
+ * Longer runs (sequential I/O, where the hand-over costs little) go to
+ * the worker.
+ */
+static bool vd_inline_fits(struct file *file, u64 off, u64 len)
+{
+	unsigned int bits = file_inode(file)->i_blkbits;
+
+	return ((off + len - 1) >> bits) - (off >> bits) < 2;
+}
+
+/*
+ * Start the file I/O of one data run; its completion puts the command.
+ * @nowait (the attempt in queue_rq()): only as direct I/O that the file
+ * takes with IOCB_NOWAIT, within vd_inline_fits(); false, and nothing
+ * started, for a run that is not such.
+ */
+static bool vd_submit_run(struct vd_cmd *cmd, struct vd_layer *layer,
+			  const struct vd_run *run, size_t buf_off, bool nowait)
 {
 	struct request *rq = blk_mq_rq_from_pdu(cmd);
 	struct file *file = layer->files[run->file];
 	struct iov_iter iter;
 	struct vd_aio *aio;
+	bool dio;
 	ssize_t ret;
+
+	vd_cmd_iter(cmd, buf_off, run->len, &iter);
+	dio = vd_run_can_dio(layer, run->host_off, run->len, &iter);
+	if (nowait) {
+		struct super_block *sb = file_inode(file)->i_sb;
+
+		if (!dio || !(file->f_mode & FMODE_NOWAIT) ||
+		    !vd_inline_fits(file, run->host_off, run->len))
+			return false;
+		/* kiocb_start_write(), without waiting for a frozen fs */
+		if (cmd->write) {
+			if (!sb_start_write_trylock(sb))
+				return false;
+			__sb_writers_release(sb, SB_FREEZE_WRITE);
+		}
+	}
 
 	if (!cmd->inline_used) {
 		aio = &cmd->inline_aio;
@@ -203,7 +243,6 @@ static void vd_submit_run(struct vd_cmd *cmd, struct vd_layer *layer,
 	aio->cmd = cmd;
 	aio->buf_off = buf_off;
 	aio->len = run->len;
-	vd_cmd_iter(cmd, buf_off, run->len, &iter);
 
 	aio->iocb = (struct kiocb) {
 		.ki_filp	= file,
@@ -211,8 +250,8 @@ static void vd_submit_run(struct vd_cmd *cmd, struct vd_layer *layer,
 		.ki_ioprio	= req_get_ioprio(rq),
 		.ki_flags	= cmd->fua ? IOCB_DSYNC : 0,
 	};
-	if (vd_run_can_dio(layer, run->host_off, run->len, &iter)) {
-		aio->iocb.ki_flags |= IOCB_DIRECT;
+	if (dio) {
+		aio->iocb.ki_flags |= IOCB_DIRECT | (nowait ? IOCB_NOWAIT : 0);
 		aio->iocb.ki_complete = vd_aio_complete;
 	} else {
 		aio->iocb.ki_complete = NULL;	/* synchronous */
@@ -220,13 +259,15 @@ static void vd_submit_run(struct vd_cmd *cmd, struct vd_layer *layer,
 
 	atomic_inc(&cmd->pending);
 	if (cmd->write) {
-		kiocb_start_write(&aio->iocb);
+		if (!nowait)
+			kiocb_start_write(&aio->iocb);
 		ret = file->f_op->write_iter(&aio->iocb, &iter);
 	} else {
 		ret = file->f_op->read_iter(&aio->iocb, &iter);
 	}
 	if (ret != -EIOCBQUEUED)
 		vd_aio_complete(&aio->iocb, ret);
+	return true;
 }
 
 static int vd_rw_map(void *ctx, unsigned int level, u64 pos, u64 len,
@@ -250,7 +291,7 @@ static int vd_rw_emit(void *ctx, const struct vd_run *run)
 
 		if (run->file >= layer->nr_files)
 			return -EIO;
-		vd_submit_run(cmd, layer, run, buf_off);
+		vd_submit_run(cmd, layer, run, buf_off, false);
 		return 0;
 	}
 	vd_cmd_iter(cmd, buf_off, run->len, &iter);
@@ -439,24 +480,6 @@ out:
 
 /* --- the attempt in queue_rq() (see the top of the file) ---------------- */
 
-/*
- * Most requests reach queue_rq() from submit_bio(), where the bios the
- * file's direct I/O submits wait on current->bio_list until we return.
- * IOCB_NOWAIT keeps the file from waiting on locks or I/O meanwhile; what
- * is left is the bio allocation, which under memory pressure may wait for
- * the bio_set's reserve of two bios to be refilled by bios completing.  A
- * run within two blocks of the file meets at most two of its extents, so
- * takes at most two bios: we never wait for a reserve bio we hold back.
- * Longer runs (sequential I/O, where the hand-over costs little) go to
- * the worker.
- */
-static bool vd_inline_fits(struct file *file, u64 off, u64 len)
-{
-	unsigned int bits = file_inode(file)->i_blkbits;
-
-	return ((off + len - 1) >> bits) - (off >> bits) < 2;
-}
-
 struct vd_inline {
 	struct vd_cmd *cmd;
 	struct vd_run run;
@@ -501,11 +524,8 @@ static bool vd_cmd_try_inline(struct vd_cmd *cmd, struct request *rq)
 	struct vd_inline in = { .cmd = cmd };
 	enum req_op op = req_op(rq);
 	struct vd_layer *layer;
-	struct vd_aio *aio;
-	struct file *file;
 	unsigned int noio;
 	bool started = false;
-	ssize_t ret;
 
 	/*
 	 * Outside submit_bio(), a plugged submitter (an aio batch, writeback)
@@ -533,43 +553,8 @@ static bool vd_cmd_try_inline(struct vd_cmd *cmd, struct request *rq)
 	    !in.have_run)
 		goto out;
 	layer = cmd->chain->layer[in.run.level];
-	if (in.run.file >= layer->nr_files)
-		goto out;
-	file = layer->files[in.run.file];
-	if (!vd_inline_fits(file, in.run.host_off, in.run.len) ||
-	    !(file->f_mode & FMODE_NOWAIT) ||
-	    !vd_run_can_dio(layer, in.run.host_off, in.run.len, &cmd->iter))
-		goto out;
-	if (cmd->write) {
-		struct super_block *sb = file_inode(file)->i_sb;
-
-		/* kiocb_start_write(), without waiting for a frozen fs */
-		if (!sb_start_write_trylock(sb))
-			goto out;
-		__sb_writers_release(sb, SB_FREEZE_WRITE);
-	}
-
-	aio = &cmd->inline_aio;
-	cmd->inline_used = true;
-	*aio = (struct vd_aio) {
-		.iocb = {
-			.ki_filp	= file,
-			.ki_pos		= in.run.host_off,
-			.ki_ioprio	= req_get_ioprio(rq),
-			.ki_flags	= IOCB_DIRECT | IOCB_NOWAIT,
-			.ki_complete	= vd_aio_complete,
-		},
-		.cmd	= cmd,
-		.len	= in.run.len,
-	};
-	atomic_inc(&cmd->pending);
-	if (cmd->write)
-		ret = file->f_op->write_iter(&aio->iocb, &cmd->iter);
-	else
-		ret = file->f_op->read_iter(&aio->iocb, &cmd->iter);
-	if (ret != -EIOCBQUEUED)
-		vd_aio_complete(&aio->iocb, ret);
-	started = true;
+	if (in.run.file < layer->nr_files)
+		started = vd_submit_run(cmd, layer, &in.run, 0, true);
 out:
 	memalloc_noio_restore(noio);
 	if (!started) {

@@ -3,9 +3,18 @@
 . "$(dirname "$0")/lib.sh"
 
 img=$(t_img disk.raw 256M)
+# Written through the page cache, as a fresh copy is: attaching a writable
+# layer with direct I/O writes the dirty pages back and drops them (chain.c).
+dd if=/dev/urandom of="$img" bs=1M count=16 conv=notrunc status=none
+cached() { fincore --raw --noheadings --bytes -o RES "$img"; }
+[ "$(cached)" -ge $((16 << 20)) ] || fail "setup: only $(cached) bytes of the image cached"
+head_sum=$(head -c 16M "$img" | sha256sum | cut -d' ' -f1)
 dev=$(t_attach "$img")
 name=${dev#/dev/}
 expect_eq "direct I/O in use" "$(cat /sys/block/$name/vdisk/direct_io)" 1
+expect_eq "page cache of the image after attach (bytes)" "$(cached)" 0
+expect_eq "device shows the data written before attach" \
+	"$(head -c 16M "$dev" | sha256sum | cut -d' ' -f1)" "$head_sum"
 
 fio --name=rand --filename="$dev" --rw=randwrite --bsrange=4k-256k \
 	--numjobs=2 --offset_increment=128M --size=128M --iodepth=16 --ioengine=libaio \

@@ -9,6 +9,7 @@
  */
 #include <linux/file.h>
 #include <linux/namei.h>
+#include <linux/pagemap.h>
 #include <linux/slab.h>
 #include <linux/stat.h>
 
@@ -82,6 +83,30 @@ static void vd_layer_set_dio(struct vd_layer *layer)
 		return;
 	layer->dio_align = off;
 	layer->dio_mem_align = mem;
+}
+
+/*
+ * A direct write into a range the page cache holds must invalidate those
+ * pages first, and one sent with IOCB_NOWAIT (queue.c's attempt) is
+ * refused for them and redone by the worker; a direct read must first
+ * write back dirty pages.  An image just copied or converted is often
+ * cached whole, so that cost would be paid page by page under the guest's
+ * I/O for as long as the pages stay: write back what is dirty and, for a
+ * layer we write, drop the clean pages now, once.  Best effort: a failed
+ * writeback leaves the pages (and its error for the next fsync).
+ */
+static void vd_layer_drop_cache(struct vd_layer *layer)
+{
+	unsigned int i;
+
+	for (i = 0; i < layer->nr_files; i++) {
+		struct address_space *mapping = layer->files[i]->f_mapping;
+
+		if (!mapping->nrpages || filemap_write_and_wait(mapping))
+			continue;
+		if (layer->writable)
+			invalidate_mapping_pages(mapping, 0, -1);
+	}
 }
 
 static char *vd_file_path(struct file *file)
@@ -160,6 +185,8 @@ struct vd_layer *vd_layer_open(struct file **files, unsigned int nr_files,
 	}
 	if (allow_dio)
 		vd_layer_set_dio(layer);
+	if (layer->dio_align)
+		vd_layer_drop_cache(layer);
 
 	ret = ops->open(layer, args);
 	if (ret)

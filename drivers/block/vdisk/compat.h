@@ -10,15 +10,18 @@
  *    allocation.
  *  - 6.5 changed block_device_operations ->open() to take the gendisk and
  *    ->release() to drop the mode argument; BLK_OPEN_* came with it.
+ *  - 6.6 and 6.7 moved an inode's ctime and mtime behind accessors.
  *
- * Both are detected by the macros the change introduced rather than by
- * version numbers, so distribution backports are handled too.
+ * The first two are detected by the macros the change introduced rather
+ * than by version numbers, so distribution backports are handled too.
  */
 #ifndef VDISK_COMPAT_H
 #define VDISK_COMPAT_H
 
 #include <linux/blk-mq.h>
 #include <linux/blkdev.h>
+#include <linux/fs.h>
+#include <linux/version.h>
 
 /**
  * struct vd_limits - the queue properties vdisk sets, version-neutral
@@ -120,5 +123,31 @@ static void release_fn##_compat(struct gendisk *disk, fmode_t mode)	\
 	release_fn(disk);						\
 }
 #endif /* BLK_OPEN_READ */
+
+/*
+ * 6.6 and 6.7 put an inode's ctime and mtime behind accessors; there is no
+ * macro to test for them, so this one goes by the version.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
+static inline struct timespec64 vd_inode_mtime(struct inode *inode)
+{
+	return inode_get_mtime(inode);
+}
+
+static inline struct timespec64 vd_inode_ctime(struct inode *inode)
+{
+	return inode_get_ctime(inode);
+}
+#else
+static inline struct timespec64 vd_inode_mtime(struct inode *inode)
+{
+	return inode->i_mtime;
+}
+
+static inline struct timespec64 vd_inode_ctime(struct inode *inode)
+{
+	return inode->i_ctime;
+}
+#endif
 
 #endif /* VDISK_COMPAT_H */

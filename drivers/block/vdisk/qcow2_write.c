@@ -94,10 +94,11 @@ static int vd_qcow2_l2e_check(struct vd_layer *layer, unsigned int flags,
 			      const struct vd_qcow2_l2e *l2e)
 {
 	struct vd_qcow2 *q = layer->priv;
-	char text[160] = "";
+	char text[160];
 	struct vd_msg msg = { .buf = text, .len = sizeof(text) };
 	struct vd_qcow2_cluster c;
 
+	text[0] = '\0';
 	if (vd_qcow2_l2_entry(&q->h, l2e->raw, l2e->bitmap, &c, &msg))
 		return flags & VD_MAP_NOWAIT ? -EAGAIN :
 		       vd_qcow2_corrupt(layer, text, -EIO);

@@ -22,11 +22,13 @@
  * Errors travel as -errno inside and become a blk_status_t once, in
  * vd_complete_rq().
  */
+#include <linux/iversion.h>
 #include <linux/mempool.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/uio.h>
 
+#include "compat.h"
 #include "vdisk.h"
 
 /**
@@ -201,6 +203,29 @@ static bool vd_inline_fits(struct file *file, u64 off, u64 len)
 }
 
 /*
+ * Would a write to @file now update its timestamps (file_update_time())?
+ * With IOCB_NOWAIT the filesystem refuses such a write, so trying it here
+ * is wasted: the first write of each clock tick goes to the worker, which
+ * updates them, and the writes behind it find them current.  A guess
+ * either way round: a miss is an attempt refused and redone by the worker.
+ */
+static bool vd_file_times_due(struct file *file)
+{
+	struct inode *inode = file_inode(file);
+	struct timespec64 now, t;
+
+	if ((file->f_mode & FMODE_NOCMTIME) || IS_NOCMTIME(inode))
+		return false;
+	now = current_time(inode);
+	t = vd_inode_mtime(inode);
+	if (!timespec64_equal(&t, &now))
+		return true;
+	t = vd_inode_ctime(inode);
+	return !timespec64_equal(&t, &now) ||
+	       (IS_I_VERSION(inode) && inode_iversion_need_inc(inode));
+}
+
+/*
  * Start the file I/O of one data run; its completion puts the command.
  * @nowait (the attempt in queue_rq()): only as direct I/O that the file
  * takes with IOCB_NOWAIT, within vd_inline_fits(); false, and nothing
@@ -226,7 +251,7 @@ static bool vd_submit_run(struct vd_cmd *cmd, struct vd_layer *layer,
 			return false;
 		/* kiocb_start_write(), without waiting for a frozen fs */
 		if (cmd->write) {
-			if (!sb_start_write_trylock(sb))
+			if (vd_file_times_due(file) || !sb_start_write_trylock(sb))
 				return false;
 			__sb_writers_release(sb, SB_FREEZE_WRITE);
 		}

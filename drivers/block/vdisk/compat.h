@@ -12,8 +12,9 @@
  *    ->release() to drop the mode argument; BLK_OPEN_* came with it.
  *  - 6.6 and 6.7 moved an inode's ctime and mtime behind accessors.
  *
- * The first two are detected by the macros the change introduced rather
- * than by version numbers, so distribution backports are handled too.
+ * Each is detected by what the change introduced (a macro, or for the last
+ * a function the Makefile finds in the headers) rather than by version
+ * numbers, so distribution backports are handled too.
  */
 #ifndef VDISK_COMPAT_H
 #define VDISK_COMPAT_H
@@ -21,7 +22,6 @@
 #include <linux/blk-mq.h>
 #include <linux/blkdev.h>
 #include <linux/fs.h>
-#include <linux/version.h>
 
 /**
  * struct vd_limits - the queue properties vdisk sets, version-neutral
@@ -125,10 +125,10 @@ static void release_fn##_compat(struct gendisk *disk, fmode_t mode)	\
 #endif /* BLK_OPEN_READ */
 
 /*
- * 6.6 and 6.7 put an inode's ctime and mtime behind accessors; there is no
- * macro to test for them, so this one goes by the version.
+ * 6.6 and 6.7 put an inode's ctime and mtime behind accessors.  No macro
+ * tells, so the Makefile looks for inode_get_mtime() in the kernel's fs.h.
  */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
+#ifdef VD_HAVE_INODE_GET_MTIME
 static inline struct timespec64 vd_inode_mtime(struct inode *inode)
 {
 	return inode_get_mtime(inode);

@@ -396,8 +396,18 @@ static int vd_qcow2_map_slice(struct vd_layer *layer, struct vd_qcow2 *q,
 		ext->host_off = c.host_off + in_cluster;
 	next_host = c.host_off + cs;
 
-	/* Extend over following clusters of the slice in the same state. */
+	/*
+	 * Extend over following clusters of the slice in the same state.  An
+	 * entry of all zero bits is a cluster this layer does not have and
+	 * needs no decoding: in a deep chain most layers answer that for most
+	 * of a read.
+	 */
 	while (ext->len < len && ++i < nr) {
+		if (ext->kind == VD_EXT_BACKING &&
+		    !vd_be64(slice + (size_t)i * q->h.l2_entry_size)) {
+			ext->len += min(cs, len - ext->len);
+			continue;
+		}
 		ret = vd_qcow2_entry(layer, q, slice, i, flags, &c);
 		if (ret)
 			return ret;

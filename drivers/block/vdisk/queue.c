@@ -207,7 +207,8 @@ static bool vd_inline_fits(struct file *file, u64 off, u64 len)
  * With IOCB_NOWAIT the filesystem refuses such a write, so trying it here
  * is wasted: the first write of each clock tick goes to the worker, which
  * updates them, and the writes behind it find them current.  A guess
- * either way round: a miss is an attempt refused and redone by the worker.
+ * either way round, read without the inode's lock (a torn value is just a
+ * wrong guess): a miss is an attempt refused and redone by the worker.
  */
 static bool vd_file_times_due(struct file *file)
 {

@@ -21,7 +21,10 @@
 #include "vd_abi.h"
 #include "vd_probe.h"
 
-/* Serialises attach, detach and status; protects the device index. */
+/*
+ * Serialises attach, detach, status and job starts, and the device lookups
+ * of job status and cancel; protects the device index.
+ */
 DEFINE_MUTEX(vd_ctl_mutex);
 
 /* Copy a size-headed struct: its first u32 says how large userspace's is. */

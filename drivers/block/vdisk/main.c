@@ -2,10 +2,10 @@
 /*
  * main.c - module entry: parameters, the I/O workqueue, registration.
  *
- * vdisk serves disk images (raw today; qcow2 and vmdk plug in as formats)
- * as block devices /dev/vdN.  Userspace (vdattach) opens the image files
- * and attaches them through /dev/vdisk-control; see
- * include/uapi/linux/vdisk.h and Documentation/vdisk/.
+ * vdisk serves disk images (raw, qcow2, vmdk) as block devices /dev/vdN.
+ * Userspace (vdattach) opens the image files and attaches them through
+ * /dev/vdisk-control; see include/uapi/linux/vdisk.h,
+ * Documentation/vdisk.rst and Documentation/abi.rst.
  */
 #include <linux/module.h>
 #include <linux/moduleparam.h>

@@ -12,6 +12,8 @@
  *   partscan      1 if partitions are scanned
  *   direct_io     1 if the top layer's file is read and written with DIO
  *   cache         metadata cache: capacity, use, hits and misses
+ *   io_path       requests started in the submitter, redone by the worker,
+ *                 handed to the worker at once
  */
 #include <linux/device.h>
 #include <linux/sysfs.h>

@@ -6,7 +6,7 @@
  */
 #include <kunit/test.h>
 
-#include "../vd_abi.h"
+#include "vd_abi.h"
 
 #define VD_GOOD_ATTACH {						\
 	.size = sizeof(struct vdisk_attach), .index = -1,		\

@@ -11,7 +11,7 @@
  */
 #include <kunit/test.h>
 
-#include "../vd_qcow2.h"
+#include "vd_qcow2.h"
 
 #define VD_Q2_GIB	BIT_ULL(30)
 #define VD_Q2_BUF_MAX	8192	/* bytes of the first cluster handed over */

@@ -11,7 +11,7 @@
 #include <kunit/test.h>
 #include <linux/slab.h>
 
-#include "../vd_vmdk.h"
+#include "vd_vmdk.h"
 
 #define VD_VM_MSG_MAX	256
 #define VD_VM_FILE	BIT_ULL(20)

@@ -12,7 +12,7 @@
 #include <kunit/test.h>
 #include <linux/limits.h>
 
-#include "../vd_walk.h"
+#include "vd_walk.h"
 
 #define K(n)	((u64)(n) * 1024)
 #define VD_MAX_RUNS	32

@@ -27,6 +27,8 @@ void vt_fail(const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* true while the current case has not failed */
 bool vt_ok(void);
+/* Runs the KUnit suites of kunit/ built in (kunit_shim.c), after vt's own. */
+void kunit_shim_run(const char *filter, unsigned int *passed, unsigned int *failed);
 
 #define VT_TEST(name)							\
 	static void vt_fn_##name(void);					\

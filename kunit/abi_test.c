@@ -275,7 +275,6 @@ static void vdisk_abi_struct_layout(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, sizeof(struct vdisk_status) % 8, 0);
 }
 
-
 /* ---- layer jobs ---- */
 
 #define VD_SPEC_SZ ((u32)sizeof(struct vdisk_layer_spec))
@@ -350,7 +349,8 @@ static const struct vd_job_case vd_job_cases[] = {
 	/* the first problem found is the one named */
 	{ "flags_before_reserved", { VD_COMMIT, .flags = 8, .reserved = { 1 } }, -EINVAL,
 	  "unknown flags" },
-	{ "reserved_before_type", { VD_COMMIT, .type = 9, .reserved = { 1 } }, -EINVAL, "reserved" },
+	{ "reserved_before_type", { VD_COMMIT, .type = 9, .reserved = { 1 } }, -EINVAL,
+	 "reserved" },
 	{ "layers_before_type", { VD_COMMIT, .type = 9, .layers = 0 }, -EINVAL, "layers pointer" },
 };
 

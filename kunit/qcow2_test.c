@@ -770,7 +770,8 @@ static void check_valid(struct kunit *test, u32 version, u32 cb, u64 size)
 	KUNIT_EXPECT_EQ(test, r->h.refcount_order, 4);
 	KUNIT_EXPECT_EQ(test, r->h.header_length, version == 2 ? 72 : 104);
 	KUNIT_EXPECT_EQ(test, r->h.compression_type, VD_QCOW2_COMPRESS_ZLIB);
-	KUNIT_EXPECT_TRUE(test, !r->h.extended_l2 && !r->h.dirty && !r->h.corrupt && !r->h.has_data_file);
+	KUNIT_EXPECT_TRUE(test,
+			  !r->h.extended_l2 && !r->h.dirty && !r->h.corrupt && !r->h.has_data_file);
 	KUNIT_EXPECT_EQ(test, r->h.backing_offset, 0);
 	KUNIT_EXPECT_STREQ(test, r->h.backing_name, "");
 	KUNIT_EXPECT_STREQ(test, r->h.backing_format, "");
@@ -976,7 +977,8 @@ static void vdisk_qcow2_refuse_compression(struct kunit *test)
 	VD_EXPECT_CONTAINS(test, r->msg, "compression_type 255");
 	qcomp(&q, 0, true);
 	KUNIT_EXPECT_EQ(test, qparse(test, &q, r), -EINVAL);
-	VD_EXPECT_CONTAINS(test, r->msg, "compression_type 0 (zlib) with incompatible feature bit 3");
+	VD_EXPECT_CONTAINS(test, r->msg,
+			   "compression_type 0 (zlib) with incompatible feature bit 3");
 	qfree(&q);
 	/* the bit without the field */
 	qinit(test, &q, 3, 16, 1 * GiB);
@@ -1255,7 +1257,8 @@ static void vdisk_qcow2_incompat_unknown(struct kunit *test)
 	qinit(test, &q, 3, 16, 1 * GiB);
 	put64(q.buf + O_INCOMPAT, 1ULL << 7);
 	KUNIT_EXPECT_EQ(test, qparse(test, &q, r), -EOPNOTSUPP);
-	KUNIT_EXPECT_STREQ(test, r->msg, "qcow2 header: incompatible feature bit 7 (unknown) not supported");
+	KUNIT_EXPECT_STREQ(test, r->msg,
+			   "qcow2 header: incompatible feature bit 7 (unknown) not supported");
 	put64(q.buf + O_INCOMPAT, 1ULL << 63 | 1);
 	KUNIT_EXPECT_EQ(test, qparse(test, &q, r), -EOPNOTSUPP);
 	VD_EXPECT_CONTAINS(test, r->msg, "bit 63");
@@ -1269,7 +1272,8 @@ static void vdisk_qcow2_incompat_unknown(struct kunit *test)
 	feat(table + 192, 0, 9, "bar");
 	qext(&q, EXT_FEATURES, table, sizeof(table));
 	KUNIT_EXPECT_EQ(test, qparse(test, &q, r), -EOPNOTSUPP);
-	KUNIT_EXPECT_STREQ(test, r->msg, "qcow2 header: unknown incompatible feature 'foo' (bit 7)");
+	KUNIT_EXPECT_STREQ(test, r->msg,
+			   "qcow2 header: unknown incompatible feature 'foo' (bit 7)");
 	qfree(&q);
 
 	/* a full-length name (not NUL-terminated) and unprintable bytes */
@@ -1445,10 +1449,12 @@ static void vdisk_qcow2_header_refusals(struct kunit *test)
 		else if (c->file_size < 0)
 			q.file_size -= -c->file_size;
 		qparse_len(test, &q, c->len ? c->len : q.len, r);
-		KUNIT_EXPECT_TRUE_MSG(test, r->ret == c->ret, "%s: ret %d, want %d (%s)", c->name, r->ret,
-			      c->ret, r->msg);
-		KUNIT_EXPECT_TRUE_MSG(test, strstr(r->msg, c->word), "%s: message \"%s\" lacks \"%s\"",
-			      c->name, r->msg, c->word);
+		KUNIT_EXPECT_TRUE_MSG(test, r->ret == c->ret, "%s: ret %d, want %d (%s)", c->name,
+				      r->ret,
+				      c->ret, r->msg);
+		KUNIT_EXPECT_TRUE_MSG(test, strstr(r->msg, c->word),
+				      "%s: message \"%s\" lacks \"%s\"",
+				      c->name, r->msg, c->word);
 		qfree(&q);
 	}
 }
@@ -1636,9 +1642,11 @@ static void vdisk_qcow2_l2_compressed(struct kunit *test)
 		KUNIT_EXPECT_TRUE_MSG(test, l2(h, e, 0, &c, m) == 0, "case %zu: %s", i, m);
 		KUNIT_EXPECT_TRUE_MSG(test, c.kind == VD_QCOW2_COMPRESSED, "case %zu", i);
 		KUNIT_EXPECT_TRUE_MSG(test, c.host_off == t->off, "case %zu: 0x%llx", i,
-			      (unsigned long long)c.host_off);
-		KUNIT_EXPECT_TRUE_MSG(test, c.comp_len == t->comp_len, "case %zu: comp_len %llu, want %llu", i,
-			      (unsigned long long)c.comp_len, (unsigned long long)t->comp_len);
+				      (unsigned long long)c.host_off);
+		KUNIT_EXPECT_TRUE_MSG(test, c.comp_len == t->comp_len,
+				      "case %zu: comp_len %llu, want %llu", i,
+				      (unsigned long long)c.comp_len,
+				      (unsigned long long)t->comp_len);
 	}
 }
 
@@ -1648,8 +1656,9 @@ static void vdisk_qcow2_l2_compressed_refusals(struct kunit *test)
 	struct vd_qcow2_cluster c;
 	char m[256];
 
-	KUNIT_EXPECT_EQ(test, l2(h, VD_QCOW2_OFLAG_COMPRESSED | VD_QCOW2_OFLAG_COPIED | 0x1000, 0, &c,
-			m), -EIO);
+	KUNIT_EXPECT_EQ(test, l2(h, VD_QCOW2_OFLAG_COMPRESSED | VD_QCOW2_OFLAG_COPIED | 0x1000, 0,
+				 &c,
+				 m), -EIO);
 	VD_EXPECT_CONTAINS(test, m, "compressed cluster with the COPIED bit");
 	/* 512-byte clusters: offset bits 56..60 exist but must be 0 */
 	h = hdr(test, 3, 9, false);
@@ -1765,7 +1774,8 @@ struct sres {
 	struct vd_qcow2_snapshot s;
 };
 
-static int sparse(struct kunit *test, const struct vd_qcow2_header *h, const u8 *buf, size_t len, u64 fsize,
+static int sparse(struct kunit *test, const struct vd_qcow2_header *h, const u8 *buf, size_t len,
+		  u64 fsize,
 		  struct sres *r)
 {
 	struct vd_msg msg = { .buf = r->msg, .len = sizeof(r->msg) };
@@ -1827,7 +1837,8 @@ static void vdisk_qcow2_snapshot_records(struct kunit *test)
 
 	off += r->rec_len;
 	KUNIT_ASSERT_TRUE(test, sparse(test, h, buf + off, n4, GiB, r) == 0);
-	KUNIT_EXPECT_EQ(test, r->rec_len, 64);			/* exactly 64, unknown extra skipped */
+	KUNIT_EXPECT_EQ(test, r->rec_len,
+			64);			/* exactly 64, unknown extra skipped */
 	KUNIT_EXPECT_EQ(test, r->s.disk_size, 4 * GiB);
 	KUNIT_EXPECT_STREQ(test, r->s.id, "");
 	KUNIT_EXPECT_STREQ(test, r->s.name, "");
@@ -1913,7 +1924,8 @@ static void vdisk_qcow2_snapshot_refusals(struct kunit *test)
 	s.l1_off = 0x50200;
 	n = put_snap(buf, &s);
 	KUNIT_EXPECT_EQ(test, sparse(test, h, buf, n, GiB, r), -EINVAL);
-	VD_EXPECT_CONTAINS(test, r->msg, "snapshot '1': l1_table_offset 0x50200 not cluster aligned");
+	VD_EXPECT_CONTAINS(test, r->msg,
+			   "snapshot '1': l1_table_offset 0x50200 not cluster aligned");
 	s.l1_off = 0x50000;
 	n = put_snap(buf, &s);
 	KUNIT_EXPECT_EQ(test, sparse(test, h, buf, n, 0x50000 + 16 * 8, r), 0);
@@ -1921,7 +1933,8 @@ static void vdisk_qcow2_snapshot_refusals(struct kunit *test)
 	VD_EXPECT_CONTAINS(test, r->msg, "outside the file");
 	s.l1_off = 0xffffffffffff0000ULL;
 	n = put_snap(buf, &s);
-	KUNIT_EXPECT_EQ(test, sparse(test, h, buf, n, ~0ULL, r), 0);	/* ends at 2^64 - 0x10000 + 128 */
+	KUNIT_EXPECT_EQ(test, sparse(test, h, buf, n, ~0ULL, r),
+			0);	/* ends at 2^64 - 0x10000 + 128 */
 	s.l1_size = 8192;
 	n = put_snap(buf, &s);
 	KUNIT_EXPECT_EQ(test, sparse(test, h, buf, n, ~0ULL, r), -EINVAL);
@@ -1953,7 +1966,8 @@ static void vdisk_qcow2_refcount_widths(struct kunit *test)
 		for (i = 0; i < n; i++)
 			vd_qcow2_refcount_set(block, order, i, (i * 7 + 1) & max);
 		for (i = 0; i < n; i++)
-			KUNIT_EXPECT_EQ(test, vd_qcow2_refcount_get(block, order, i), (i * 7 + 1) & max);
+			KUNIT_EXPECT_EQ(test, vd_qcow2_refcount_get(block, order, i),
+					(i * 7 + 1) & max);
 		vd_qcow2_refcount_set(block, order, 1, max);
 		KUNIT_EXPECT_EQ(test, vd_qcow2_refcount_get(block, order, 1), max);
 		KUNIT_EXPECT_EQ(test, vd_qcow2_refcount_get(block, order, 0), 1);

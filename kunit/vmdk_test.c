@@ -257,7 +257,8 @@ static int vd_vm_parse(struct kunit *test, const char *text)
 	if (ret)
 		KUNIT_EXPECT_TRUE_MSG(test, vd_vm_msgbuf[0], "refusal %d without a message", ret);
 	else
-		KUNIT_EXPECT_TRUE_MSG(test, !vd_vm_msgbuf[0], "success with a message: %s", vd_vm_msgbuf);
+		KUNIT_EXPECT_TRUE_MSG(test, !vd_vm_msgbuf[0], "success with a message: %s",
+				      vd_vm_msgbuf);
 	return ret;
 }
 
@@ -290,7 +291,8 @@ static void vdisk_vmdk_desc_twogb_sparse(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, vd_vm_ext[1].type, VD_VMDK_EXT_SPARSE);
 	KUNIT_EXPECT_EQ(test, vd_vm_ext[1].sectors, 2097152);
 	KUNIT_EXPECT_EQ(test, vd_vm_ext[1].name_len, strlen("disk-s002.vmdk"));
-	KUNIT_EXPECT_TRUE(test, !memcmp(vd_vm_desc_sparse + vd_vm_ext[1].name_off, "disk-s002.vmdk", vd_vm_ext[1].name_len));
+	KUNIT_EXPECT_TRUE(test, !memcmp(vd_vm_desc_sparse + vd_vm_ext[1].name_off, "disk-s002.vmdk",
+					vd_vm_ext[1].name_len));
 	KUNIT_EXPECT_EQ(test, vd_vm_d.cid_len, 8);
 	KUNIT_EXPECT_TRUE(test, !memcmp(vd_vm_desc_sparse + vd_vm_d.cid_off, "985d0471", 8));
 }
@@ -341,15 +343,19 @@ static void vdisk_vmdk_desc_refusals(struct kunit *test)
 		{ "CID=985d0471", "CID=xyz", "CID", -EINVAL },
 		{ "CID=985d0471\n", "", "no CID", -EINVAL },
 		{ "parentCID=ffffffff", "parentCID=-1", "parentCID", -EINVAL },
-		{ "twoGbMaxExtentSparse\"", "vmfsSparse\"", "createType not supported", -EOPNOTSUPP },
+		{ "twoGbMaxExtentSparse\"", "vmfsSparse\"", "createType not supported",
+		 -EOPNOTSUPP },
 		{ "twoGbMaxExtentSparse\"", "fooBar\"", "unknown createType", -EINVAL },
 		{ "createType=\"twoGbMaxExtentSparse\"\n", "", "createType", -EINVAL },
-		{ "twoGbMaxExtentSparse\"", "twoGbMaxExtentFlat\"", "SPARSE in a twoGbMaxExtentFlat", -EINVAL },
+		{ "twoGbMaxExtentSparse\"", "twoGbMaxExtentFlat\"",
+		 "SPARSE in a twoGbMaxExtentFlat", -EINVAL },
 		{ "twoGbMaxExtentSparse\"", "monolithicSparse\"", "2 extent files", -EINVAL },
 		{ "RW 4194304 SPARSE", "RW 0 SPARSE", "extent size", -EINVAL },
 		{ "RW 4194304 SPARSE", "RW -5 SPARSE", "extent size", -EINVAL },
-		{ "RW 4194304 SPARSE", "RW 99999999999999999999999 SPARSE", "extent size", -EINVAL },
-		{ "RW 4194304 SPARSE", "RW 4194304 VMFSSPARSE", "extent type not supported", -EOPNOTSUPP },
+		{ "RW 4194304 SPARSE", "RW 99999999999999999999999 SPARSE", "extent size",
+		 -EINVAL },
+		{ "RW 4194304 SPARSE", "RW 4194304 VMFSSPARSE", "extent type not supported",
+		 -EOPNOTSUPP },
 		{ "RW 4194304 SPARSE", "RW 4194304 SEPARSE", "unknown extent type", -EINVAL },
 		{ "RW 4194304 SPARSE", "RO 4194304 SPARSE", "neither key=value", -EINVAL },
 		{ "\"disk-s001.vmdk\"", "disk-s001.vmdk", "quoted file name", -EINVAL },
@@ -359,7 +365,8 @@ static void vdisk_vmdk_desc_refusals(struct kunit *test)
 		{ "ddb.adapterType = \"ide\"", "ddb.adapterType = \"ide", "quotes", -EINVAL },
 		{ "ddb.adapterType = \"ide\"", "just words", "neither key=value", -EINVAL },
 		{ "ddb.adapterType = \"ide\"", " = 5", "bad key", -EINVAL },
-		{ "parentCID=ffffffff\n", "parentFileNameHint=\"x\"\n", "without a parentCID", -EINVAL },
+		{ "parentCID=ffffffff\n", "parentFileNameHint=\"x\"\n", "without a parentCID",
+		 -EINVAL },
 	};
 	unsigned int i;
 
@@ -367,12 +374,15 @@ static void vdisk_vmdk_desc_refusals(struct kunit *test)
 		const char *t = vd_vm_edit(vd_vm_desc_sparse, c[i].from, c[i].to);
 		int ret;
 
-		KUNIT_EXPECT_TRUE_MSG(test, t != vd_vm_desc_sparse, "case %u: '%s' not found", i, c[i].from);
+		KUNIT_EXPECT_TRUE_MSG(test, t != vd_vm_desc_sparse, "case %u: '%s' not found", i,
+				      c[i].from);
 		ret = vd_vm_parse(test, t);
-		KUNIT_EXPECT_TRUE_MSG(test, ret == c[i].err, "case %u (%s): %d, want %d (%s)", i, c[i].to,
-			      ret, c[i].err, vd_vm_msgbuf);
-		KUNIT_EXPECT_TRUE_MSG(test, strstr(vd_vm_msgbuf, c[i].says), "case %u: '%s' lacks '%s'", i,
-			      vd_vm_msgbuf, c[i].says);
+		KUNIT_EXPECT_TRUE_MSG(test, ret == c[i].err, "case %u (%s): %d, want %d (%s)", i,
+				      c[i].to,
+				      ret, c[i].err, vd_vm_msgbuf);
+		KUNIT_EXPECT_TRUE_MSG(test, strstr(vd_vm_msgbuf, c[i].says),
+				      "case %u: '%s' lacks '%s'", i,
+				      vd_vm_msgbuf, c[i].says);
 	}
 }
 
@@ -382,7 +392,9 @@ static void vdisk_vmdk_desc_no_extents_and_too_many(struct kunit *test)
 	size_t n = 0, cap = 64 * (VD_VM_MAX_EXT + 2) + 200;
 	unsigned int i;
 
-	KUNIT_EXPECT_EQ(test, vd_vm_parse(test, "version=1\nCID=1\ncreateType=\"monolithicFlat\"\n"), -EINVAL);
+	KUNIT_EXPECT_EQ(test,
+			vd_vm_parse(test, "version=1\nCID=1\ncreateType=\"monolithicFlat\"\n"),
+			-EINVAL);
 	VD_EXPECT_CONTAINS(test, vd_vm_msgbuf, "no extent");
 	big = kunit_kmalloc(test, cap, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, big);
@@ -431,7 +443,8 @@ static void vdisk_vmdk_desc_garbage_and_nul(struct kunit *test)
 	memcpy(g + 1500, "garbage", 7);
 	vd_vm_d.ext = vd_vm_ext;
 	vd_vm_msgbuf[0] = '\0';
-	KUNIT_EXPECT_EQ(test, vd_vmdk_parse_descriptor(g, 2048, &vd_vm_d, VD_VM_MAX_EXT, &vd_vm_msg), 0);
+	KUNIT_EXPECT_EQ(test, vd_vmdk_parse_descriptor(g, 2048, &vd_vm_d, VD_VM_MAX_EXT,
+						       &vd_vm_msg), 0);
 }
 
 /* A monolithicSparse header as qemu-img writes it, for @cap sectors. */
@@ -459,7 +472,8 @@ static void vd_vm_hinit(u8 *h, u64 cap, u32 flags)
 	h[76] = '\n';
 }
 
-static int vd_vm_hparse(struct kunit *test, const u8 *h, u64 file_size, bool footer, struct vd_vmdk_header *out)
+static int vd_vm_hparse(struct kunit *test, const u8 *h, u64 file_size, bool footer,
+			struct vd_vmdk_header *out)
 {
 	u8 *copy = kmalloc(512, GFP_KERNEL);
 	int ret;
@@ -514,14 +528,17 @@ static void vdisk_vmdk_header_stream_optimized(struct kunit *test)
 	vd_put_le32(b + 60, 0xffffffff);
 	KUNIT_ASSERT_TRUE(test, vd_vm_hparse(test, b, 1 << 20, false, &h) == 0);
 	KUNIT_EXPECT_EQ(test, h.gd_offset, VD_VMDK_GD_AT_END);
-	KUNIT_EXPECT_TRUE(test, vd_vm_hparse(test, b, 1 << 20, true, &h) == -EINVAL);	/* not in the footer */
+	KUNIT_EXPECT_TRUE(test, vd_vm_hparse(test, b, 1 << 20, true,
+					     &h) == -EINVAL);	/* not in the footer */
 	b[77] = 0;
-	KUNIT_EXPECT_TRUE(test, vd_vm_hparse(test, b, 1 << 20, false, &h) == -EINVAL);	/* compressed, no algorithm */
+	KUNIT_EXPECT_TRUE(test, vd_vm_hparse(test, b, 1 << 20, false,
+					     &h) == -EINVAL);	/* compressed, no algorithm */
 	b[77] = 2;
 	KUNIT_EXPECT_TRUE(test, vd_vm_hparse(test, b, 1 << 20, false, &h) == -EOPNOTSUPP);
 	b[77] = 1;
 	vd_put_le32(b + 8, VD_VM_FLAGS | VD_VMDK_FLAG_COMPRESSED);
-	KUNIT_EXPECT_TRUE(test, vd_vm_hparse(test, b, 1 << 20, false, &h) == -EOPNOTSUPP);	/* no markers */
+	KUNIT_EXPECT_TRUE(test, vd_vm_hparse(test, b, 1 << 20, false,
+					     &h) == -EOPNOTSUPP);	/* no markers */
 }
 
 static void vdisk_vmdk_header_refusals(struct kunit *test)
@@ -573,10 +590,12 @@ static void vdisk_vmdk_header_refusals(struct kunit *test)
 				vd_put_le32(b + c[i].off + 4, (u32)(c[i].val >> 32));
 		}
 		ret = vd_vm_hparse(test, b, 1 << 20, false, &h);
-		KUNIT_EXPECT_TRUE_MSG(test, ret == c[i].err, "case %u: %d, want %d (%s)", i, ret, c[i].err,
-			      vd_vm_msgbuf);
-		KUNIT_EXPECT_TRUE_MSG(test, strstr(vd_vm_msgbuf, c[i].says), "case %u: '%s' lacks '%s'", i,
-			      vd_vm_msgbuf, c[i].says);
+		KUNIT_EXPECT_TRUE_MSG(test, ret == c[i].err, "case %u: %d, want %d (%s)", i, ret,
+				      c[i].err,
+				      vd_vm_msgbuf);
+		KUNIT_EXPECT_TRUE_MSG(test, strstr(vd_vm_msgbuf, c[i].says),
+				      "case %u: '%s' lacks '%s'", i,
+				      vd_vm_msgbuf, c[i].says);
 	}
 	/* a GD past the end of a truncated file */
 	vd_vm_hinit(b, 6291456, VD_VM_FLAGS);
@@ -596,7 +615,8 @@ static void vdisk_vmdk_gd_gt_entries(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, vd_vmdk_gd_entry(&h, 0, 1 << 20, &vd_vm_msg), 0);
 	KUNIT_EXPECT_EQ(test, vd_vmdk_gd_entry(&h, 100, 1 << 20, &vd_vm_msg), 0);
 	vd_vm_msgbuf[0] = '\0';
-	KUNIT_EXPECT_EQ(test, vd_vmdk_gd_entry(&h, 2045, 1 << 20, &vd_vm_msg), -EIO);	/* 2 KiB GT ends past EOF */
+	KUNIT_EXPECT_EQ(test, vd_vmdk_gd_entry(&h, 2045, 1 << 20, &vd_vm_msg),
+			-EIO);	/* 2 KiB GT ends past EOF */
 	VD_EXPECT_CONTAINS(test, vd_vm_msgbuf, "grain table outside");
 	KUNIT_EXPECT_EQ(test, vd_vmdk_gt_entry(&h, 0, 1 << 20, &kind, &off, &vd_vm_msg), 0);
 	KUNIT_EXPECT_EQ(test, kind, VD_VMDK_GRAIN_UNALLOCATED);
@@ -605,11 +625,13 @@ static void vdisk_vmdk_gd_gt_entries(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, vd_vmdk_gt_entry(&h, 128, 1 << 20, &kind, &off, &vd_vm_msg), 0);
 	KUNIT_EXPECT_EQ(test, kind, VD_VMDK_GRAIN_DATA);
 	KUNIT_EXPECT_EQ(test, off, 65536);
-	KUNIT_EXPECT_EQ(test, vd_vmdk_gt_entry(&h, 1920, 1 << 20, &kind, &off, &vd_vm_msg), 0);	/* ends at EOF */
+	KUNIT_EXPECT_EQ(test, vd_vmdk_gt_entry(&h, 1920, 1 << 20, &kind, &off, &vd_vm_msg),
+			0);	/* ends at EOF */
 	vd_vm_msgbuf[0] = '\0';
 	KUNIT_EXPECT_EQ(test, vd_vmdk_gt_entry(&h, 1921, 1 << 20, &kind, &off, &vd_vm_msg), -EIO);
 	VD_EXPECT_CONTAINS(test, vd_vm_msgbuf, "grain outside");
-	KUNIT_EXPECT_EQ(test, vd_vmdk_gt_entry(&h, 0xffffffff, 1 << 20, &kind, &off, &vd_vm_msg), -EIO);
+	KUNIT_EXPECT_EQ(test, vd_vmdk_gt_entry(&h, 0xffffffff, 1 << 20, &kind, &off, &vd_vm_msg),
+			-EIO);
 	/* GTE 1 without the zeroed-grain flag is a grain in the header */
 	vd_vm_hinit(b, 6291456, VD_VM_FLAGS);
 	KUNIT_ASSERT_TRUE(test, vd_vm_hparse(test, b, 1 << 20, false, &h) == 0);
@@ -674,8 +696,10 @@ static int vd_vm_setp(struct kunit *test, const char *text, u32 cid, const char 
 		KUNIT_EXPECT_TRUE_MSG(test, vd_vm_msgbuf[0], "refusal %d without a message", ret);
 		KUNIT_EXPECT_EQ(test, vd_vm_setp_len, 0);
 	} else {
-		KUNIT_EXPECT_TRUE_MSG(test, !vd_vm_msgbuf[0], "success with a message: %s", vd_vm_msgbuf);
-		KUNIT_EXPECT_TRUE(test, vd_vm_setp_len <= room && vd_vm_setp_len < sizeof(vd_vm_setp_out));
+		KUNIT_EXPECT_TRUE_MSG(test, !vd_vm_msgbuf[0], "success with a message: %s",
+				      vd_vm_msgbuf);
+		KUNIT_EXPECT_LE(test, vd_vm_setp_len, room);
+		KUNIT_EXPECT_LT(test, vd_vm_setp_len, sizeof(vd_vm_setp_out));
 		memcpy(vd_vm_setp_out, out, vd_vm_setp_len);
 		vd_vm_setp_out[vd_vm_setp_len] = '\0';
 	}
@@ -705,11 +729,15 @@ static void vdisk_vmdk_set_parent_add_replace_remove(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, step);
 
 	/* a parent for a disk without one: the hint goes after createType */
-	KUNIT_ASSERT_TRUE(test, vd_vm_setp(test, vd_vm_desc_mono, 0x1234abcd, "../base dir/gold.vmdk", 8192) == 0);
+	KUNIT_ASSERT_TRUE(test, vd_vm_setp(test, vd_vm_desc_mono, 0x1234abcd,
+					   "../base dir/gold.vmdk", 8192) == 0);
 	/* vd_vm_edit() returns a static buffer: one edit at a time */
-	strscpy(step, vd_vm_edit(vd_vm_desc_mono, "parentCID=ffffffff", "parentCID=1234abcd"), 8192);
-	KUNIT_EXPECT_STREQ(test, vd_vm_setp_out, vd_vm_edit(step, "\"monolithicSparse\"\n",
-				      "\"monolithicSparse\"\nparentFileNameHint=\"../base dir/gold.vmdk\"\n"));
+	strscpy(step, vd_vm_edit(vd_vm_desc_mono, "parentCID=ffffffff", "parentCID=1234abcd"),
+		8192);
+	KUNIT_EXPECT_STREQ(test, vd_vm_setp_out,
+			   vd_vm_edit(step, "\"monolithicSparse\"\n",
+				      "\"monolithicSparse\"\n"
+				      "parentFileNameHint=\"../base dir/gold.vmdk\"\n"));
 	KUNIT_ASSERT_TRUE(test, vd_vm_parse(test, vd_vm_setp_out) == 0);
 	KUNIT_EXPECT_TRUE(test, vd_vm_d.has_parent);
 	KUNIT_EXPECT_EQ(test, vd_vm_d.parent_cid, 0x1234abcd);
@@ -721,7 +749,8 @@ static void vdisk_vmdk_set_parent_add_replace_remove(struct kunit *test)
 	strscpy(step, vd_vm_setp_out, 8192);
 	KUNIT_ASSERT_TRUE(test, vd_vm_setp(test, step, 0x00000007, "raw base.img", 8192) == 0);
 	strscpy(step, vd_vm_edit(step, "parentCID=1234abcd", "parentCID=00000007"), 8192);
-	KUNIT_EXPECT_STREQ(test, vd_vm_setp_out, vd_vm_edit(step, "../base dir/gold.vmdk", "raw base.img"));
+	KUNIT_EXPECT_STREQ(test, vd_vm_setp_out, vd_vm_edit(step, "../base dir/gold.vmdk",
+							    "raw base.img"));
 	strscpy(step, vd_vm_setp_out, 8192);
 	KUNIT_ASSERT_TRUE(test, vd_vm_parse(test, vd_vm_setp_out) == 0);
 	KUNIT_EXPECT_EQ(test, vd_vm_d.parent_cid, 7);
@@ -763,7 +792,8 @@ static void vdisk_vmdk_set_parent_missing_lines_crlf_spacing(struct kunit *test)
 	/* the last line without a line break; text after a NUL dropped */
 	t = "version=1\nCID=5\nRW 100 FLAT \"f\" 0\ncreateType=\"monolithicFlat\"";
 	KUNIT_ASSERT_TRUE(test, vd_vm_setp(test, t, 2, "b", 8192) == 0);
-	KUNIT_EXPECT_STREQ(test, vd_vm_setp_out, "version=1\nCID=5\nparentCID=00000002\nRW 100 FLAT \"f\" 0\n"
+	KUNIT_EXPECT_STREQ(test, vd_vm_setp_out,
+			   "version=1\nCID=5\nparentCID=00000002\nRW 100 FLAT \"f\" 0\n"
 			"createType=\"monolithicFlat\"\nparentFileNameHint=\"b\"\n");
 	KUNIT_ASSERT_TRUE(test, vd_vm_parse(test, vd_vm_setp_out) == 0);
 	{
@@ -774,7 +804,8 @@ static void vdisk_vmdk_set_parent_missing_lines_crlf_spacing(struct kunit *test)
 
 		KUNIT_ASSERT_NOT_NULL(test, out);
 		vd_vm_msgbuf[0] = '\0';
-		KUNIT_ASSERT_TRUE(test, vd_vmdk_set_parent(emb, sizeof(emb) - 1, 3, "", out, 8192, &n, &vd_vm_msg) == 0);
+		KUNIT_ASSERT_TRUE(test, vd_vmdk_set_parent(emb, sizeof(emb) - 1, 3, "", out, 8192,
+							   &n, &vd_vm_msg) == 0);
 		KUNIT_EXPECT_EQ(test, n, strlen(emb) + strlen("parentCID=00000003\n"));
 		KUNIT_EXPECT_TRUE(test, !memchr(out, '\0', n));
 	}
@@ -796,7 +827,8 @@ static void vdisk_vmdk_set_parent_refusals(struct kunit *test)
 
 	KUNIT_EXPECT_EQ(test, vd_vm_setp(test, vd_vm_desc_mono, 1, "a\"b", 8192), -EINVAL);
 	VD_EXPECT_CONTAINS(test, vd_vm_msgbuf, "double quote");
-	KUNIT_EXPECT_EQ(test, vd_vm_setp(test, vd_vm_desc_mono, 1, "a\nparentCID=1", 8192), -EINVAL);
+	KUNIT_EXPECT_EQ(test, vd_vm_setp(test, vd_vm_desc_mono, 1, "a\nparentCID=1", 8192),
+			-EINVAL);
 	VD_EXPECT_CONTAINS(test, vd_vm_msgbuf, "control character");
 
 	/* room: exactly enough, one byte short */

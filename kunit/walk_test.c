@@ -626,7 +626,8 @@ static void vdisk_walk_random_property(struct kunit *test)
 					      it, i, (unsigned long long)r->pos,
 					      (unsigned long long)r->len,
 					      (unsigned long long)expect);
-			KUNIT_EXPECT_TRUE_MSG(test, r->kind == VD_EXT_DATA || r->kind == VD_EXT_ZERO,
+			KUNIT_EXPECT_TRUE_MSG(test,
+					      r->kind == VD_EXT_DATA || r->kind == VD_EXT_ZERO,
 					      "iteration %u run %u: kind %u", it, i, r->kind);
 			KUNIT_EXPECT_TRUE_MSG(test, r->kind != VD_EXT_DATA || r->level < nr_levels,
 					      "iteration %u run %u: level %u", it, i, r->level);
@@ -635,18 +636,21 @@ static void vdisk_walk_random_property(struct kunit *test)
 						       "iteration %u: runs %u and %u not merged",
 						       it, i - 1, i);
 			for (p = r->pos; p < r->pos + r->len && vd_test_ok(test); p++) {
+				u64 host = r->host_off + (p - r->pos);
 				struct vd_run ref = { 0 };
+				bool same;
 
 				vd_reference(lv, nr_levels, p, &ref);
-				KUNIT_EXPECT_TRUE_MSG(test, ref.kind == r->kind &&
-						      (ref.kind == VD_EXT_ZERO ||
-						       (ref.level == r->level && ref.file == r->file &&
-							ref.host_off == r->host_off + (p - r->pos))),
+				same = ref.kind == r->kind &&
+				       (ref.kind == VD_EXT_ZERO ||
+					(ref.level == r->level && ref.file == r->file &&
+					 ref.host_off == host));
+				KUNIT_EXPECT_TRUE_MSG(test, same,
 						      "iteration %u (VT_SEED=%llu) byte %llu: walk says kind %u level %u file %u host %llu, stack has kind %u level %u file %u host %llu",
 						      it, (unsigned long long)(seed + it),
-						      (unsigned long long)p, r->kind, r->level, r->file,
-						      (unsigned long long)(r->host_off + (p - r->pos)),
-						      ref.kind, ref.level, ref.file,
+						      (unsigned long long)p, r->kind, r->level,
+						      r->file, (unsigned long long)host, ref.kind,
+						      ref.level, ref.file,
 						      (unsigned long long)ref.host_off);
 			}
 			expect = r->pos + r->len;

@@ -52,7 +52,7 @@ void kunit_kfree(struct kunit *test, const void *p)
 			return;
 		}
 	}
-	KUNIT_FAIL(test, "kunit_kfree() of %p, not test-managed", p);
+	KUNIT_FAIL(test, "freeing %p, which is not test-managed", p);
 }
 
 void kunit_shim_ints(long long left, long long right)

@@ -14,6 +14,7 @@
  * contain, so that a refusal names the field.
  */
 #include <kunit/test.h>
+#include <linux/slab.h>
 
 #include "vd_qcow2.h"
 #include "vd_test.h"

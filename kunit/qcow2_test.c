@@ -626,7 +626,7 @@ static u32 l1_needed(u32 cb, u64 size, bool extl2)
 }
 
 /*
- * A crafted image: the first cluster in @buf (calloc'ed, cluster bytes),
+ * A crafted image: the first cluster in @buf (zeroed, cluster bytes),
  * the file size its tables imply.
  */
 struct qimg {

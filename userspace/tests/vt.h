@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * vt.h - a tiny unit test harness for vdisk's pure code in userspace.
+ * vt.h - a tiny unit test harness for userspace-only code (vdattach's
+ * parsers).  The pure driver code's tests are KUnit suites in kunit/,
+ * built here through shim/kunit/test.h and run by kunit_shim.c.
  *
  * VT_TEST(name) { ... } defines and registers a test case; VT_EXPECT*()
  * record a failure and go on, VT_ASSERT*() record it and leave the case.

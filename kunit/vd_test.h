@@ -14,9 +14,12 @@
 #include <kunit/test.h>
 
 /* @hay contains @needle; both printed when not. */
-#define VD_EXPECT_CONTAINS(test, hay, needle)				\
-	KUNIT_EXPECT_NOT_NULL_MSG(test, strstr(hay, needle),		\
-				  "\"%s\" lacks \"%s\"", hay, needle)
+#define VD_EXPECT_CONTAINS(test, hay, needle) do {			\
+	const char *__hay = (hay), *__needle = (needle);		\
+									\
+	KUNIT_EXPECT_NOT_NULL_MSG(test, strstr(__hay, __needle),	\
+				  "\"%s\" lacks \"%s\"", __hay, __needle);	\
+} while (0)
 
 /* Nothing has failed yet: long loops stop at the first failure. */
 static inline bool vd_test_ok(struct kunit *test)

@@ -1,12 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * abi_test.c - KUnit suite vdisk_abi: validation of the ioctl structs
+ * abi_test.c - suite vdisk_abi: validation of the ioctl structs
  * (vd_abi.c).  Each case is a crafted struct, the errno it must get and a
  * word the message must contain, so that a refusal names the field.
+ *
+ * Built as a KUnit suite and, through userspace/tests/shim, as a userspace
+ * test with ASan and UBSan (see vd_test.h).  The job tables start from a
+ * good struct and override one field on purpose: both Makefiles turn off
+ * -Woverride-init for this file.
  */
 #include <kunit/test.h>
 
-#include "../vd_abi.h"
+#include "vd_abi.h"
+#include "vd_test.h"
 
 #define VD_GOOD_ATTACH {						\
 	.size = sizeof(struct vdisk_attach), .index = -1,		\
@@ -28,6 +34,9 @@ static const struct vd_attach_case vd_attach_cases[] = {
 	{ "valid_all_flags", { .size = sizeof(struct vdisk_attach), .index = 7,
 	  .flags = VDISK_ATTACH_FLAGS_ALL, .nr_layers = VDISK_MAX_LAYERS,
 	  .layers = 1, .layer_spec_size = 4096 }, 0, NULL },
+	{ "valid_limits", { .size = sizeof(struct vdisk_attach), .index = S32_MAX,
+	  .flags = VDISK_ATTACH_FLAGS_ALL, .nr_layers = VDISK_MAX_LAYERS,
+	  .layers = 0x1000, .layer_spec_size = 4096 }, 0, NULL },
 	{ "unknown_flag", { .size = sizeof(struct vdisk_attach), .index = -1,
 	  .flags = 1U << 4, .nr_layers = 1, .layers = 1,
 	  .layer_spec_size = sizeof(struct vdisk_layer_spec) }, -EINVAL, "flags 0x10" },
@@ -43,6 +52,9 @@ static const struct vd_attach_case vd_attach_cases[] = {
 	{ "reserved_u32", { .size = sizeof(struct vdisk_attach), .index = -1,
 	  .nr_layers = 1, .layers = 1, .reserved0 = 1,
 	  .layer_spec_size = sizeof(struct vdisk_layer_spec) }, -EINVAL, "reserved" },
+	{ "cache_kib_max", { .size = sizeof(struct vdisk_attach), .index = -1,
+	  .nr_layers = 1, .layers = 1, .cache_kib = VDISK_CACHE_KIB_MAX,
+	  .layer_spec_size = sizeof(struct vdisk_layer_spec) }, 0, NULL },
 	{ "cache_kib", { .size = sizeof(struct vdisk_attach), .index = -1,
 	  .nr_layers = 1, .layers = 1, .cache_kib = VDISK_CACHE_KIB_MAX + 1,
 	  .layer_spec_size = sizeof(struct vdisk_layer_spec) }, -EINVAL, "cache_kib" },
@@ -51,16 +63,19 @@ static const struct vd_attach_case vd_attach_cases[] = {
 	  .layer_spec_size = sizeof(struct vdisk_layer_spec) }, -EINVAL, "index -2" },
 	{ "index_int_min", { .size = sizeof(struct vdisk_attach), .index = S32_MIN,
 	  .nr_layers = 1, .layers = 1,
-	  .layer_spec_size = sizeof(struct vdisk_layer_spec) }, -EINVAL, "index" },
+	  .layer_spec_size = sizeof(struct vdisk_layer_spec) }, -EINVAL, "index -2147483648" },
 	{ "nr_layers_0", { .size = sizeof(struct vdisk_attach), .index = -1,
 	  .nr_layers = 0, .layers = 1,
 	  .layer_spec_size = sizeof(struct vdisk_layer_spec) }, -EINVAL, "nr_layers 0" },
 	{ "nr_layers_65", { .size = sizeof(struct vdisk_attach), .index = -1,
 	  .nr_layers = VDISK_MAX_LAYERS + 1, .layers = 1,
 	  .layer_spec_size = sizeof(struct vdisk_layer_spec) }, -EINVAL, "nr_layers 65" },
+	{ "nr_layers_max", { .size = sizeof(struct vdisk_attach), .index = -1,
+	  .nr_layers = ~0U, .layers = 1,
+	  .layer_spec_size = sizeof(struct vdisk_layer_spec) }, -EINVAL, "nr_layers 4294967295" },
 	{ "layers_null", { .size = sizeof(struct vdisk_attach), .index = -1,
 	  .nr_layers = 1, .layers = 0,
-	  .layer_spec_size = sizeof(struct vdisk_layer_spec) }, -EINVAL, "layers" },
+	  .layer_spec_size = sizeof(struct vdisk_layer_spec) }, -EINVAL, "layers pointer" },
 	{ "layer_spec_size_small", { .size = sizeof(struct vdisk_attach), .index = -1,
 	  .nr_layers = 1, .layers = 1,
 	  .layer_spec_size = sizeof(struct vdisk_layer_spec) - 1 }, -EINVAL, "layer_spec_size" },
@@ -107,11 +122,14 @@ static const struct vd_spec_case vd_spec_cases[] = {
 	{ "valid_vmdk_extents", { .fd = 0, .format = VDISK_FMT_VMDK,
 	  .nr_extent_fds = VDISK_MAX_EXTENT_FDS, .extent_fds = 1 }, 1, 0, NULL },
 	{ "fd_minus1", { .fd = -1, .format = VDISK_FMT_RAW }, 2, -EBADF, "fd -1" },
+	{ "fd_min", { .fd = S32_MIN, .format = VDISK_FMT_RAW }, 0, -EBADF, "fd -2147483648" },
 	{ "format_none", { .fd = 3, .format = VDISK_FMT_NONE }, 0, -EINVAL, "format 0" },
 	{ "format_unknown", { .fd = 3, .format = VDISK_FMT_COUNT }, 0, -EINVAL, "format 4" },
 	{ "format_huge", { .fd = 3, .format = ~0U }, 0, -EINVAL, "format 4294967295" },
 	{ "unknown_flags", { .fd = 3, .format = VDISK_FMT_RAW, .flags = 1 }, 5, -EINVAL,
 	  "flags 0x1" },
+	{ "unknown_flags_0x80", { .fd = 3, .format = VDISK_FMT_RAW, .flags = 0x80 }, 9,
+	  -EINVAL, "flags 0x80" },
 	{ "reserved", { .fd = 3, .format = VDISK_FMT_RAW, .reserved = { 0, 2 } }, 0,
 	  -EINVAL, "reserved" },
 	{ "extents_too_many", { .fd = 3, .format = VDISK_FMT_VMDK,
@@ -175,6 +193,8 @@ static void vdisk_abi_message_buffers(struct kunit *test)
 	struct vd_msg tiny = { .buf = small, .len = sizeof(small) };
 	char one[1] = "";
 	struct vd_msg single = { .buf = one, .len = 1 };
+	char canary[4] = "xyz";
+	struct vd_msg zero_len = { .buf = canary, .len = 0 };
 
 	memset(small, 0, sizeof(small));
 	KUNIT_EXPECT_EQ(test, vd_check_layer_spec(&s, 0, NULL), -EBADF);
@@ -183,6 +203,10 @@ static void vdisk_abi_message_buffers(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, strnlen(small, sizeof(small)), sizeof(small) - 1);
 	KUNIT_EXPECT_EQ(test, vd_check_layer_spec(&s, 0, &single), -EBADF);
 	KUNIT_EXPECT_EQ(test, one[0], '\0');
+	/* a zero-length buffer is not written at all */
+	canary[0] = '\0';
+	KUNIT_EXPECT_EQ(test, vd_check_layer_spec(&s, 0, &zero_len), -EBADF);
+	KUNIT_EXPECT_EQ(test, canary[1], 'y');
 }
 
 static void vdisk_abi_other_structs(struct kunit *test)
@@ -221,6 +245,9 @@ static void vdisk_abi_other_structs(struct kunit *test)
 	st.flags = 2;
 	KUNIT_EXPECT_EQ(test, vd_check_status(&st), -EINVAL);
 	st.flags = 0;
+	st.reserved[2] = 1;
+	KUNIT_EXPECT_EQ(test, vd_check_status(&st), -EINVAL);
+	st.reserved[2] = 0;
 	st.index = -1;
 	KUNIT_EXPECT_EQ(test, vd_check_status(&st), -EINVAL);
 
@@ -230,6 +257,186 @@ static void vdisk_abi_other_structs(struct kunit *test)
 	f.flags = 0;
 	f.reserved[3] = 1;
 	KUNIT_EXPECT_EQ(test, vd_check_features(&f), -EINVAL);
+	f.reserved[3] = 0;
+	f.reserved[0] = 1;
+	KUNIT_EXPECT_EQ(test, vd_check_features(&f), -EINVAL);
+}
+
+/* The ABI promises identical layouts for 32- and 64-bit userspace. */
+static void vdisk_abi_struct_layout(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, sizeof(struct vdisk_features), 56);
+	KUNIT_EXPECT_EQ(test, sizeof(struct vdisk_layer_spec), 48);
+	KUNIT_EXPECT_EQ(test, sizeof(struct vdisk_attach), 72);
+	KUNIT_EXPECT_EQ(test, sizeof(struct vdisk_detach), 32);
+	KUNIT_EXPECT_EQ(test, sizeof(struct vdisk_layer_info), 304);
+	KUNIT_EXPECT_EQ(test, sizeof(struct vdisk_status), 88);
+	KUNIT_EXPECT_EQ(test, sizeof(struct vdisk_attach) % 8, 0);
+	KUNIT_EXPECT_EQ(test, sizeof(struct vdisk_status) % 8, 0);
+}
+
+/* ---- layer jobs ---- */
+
+#define VD_SPEC_SZ ((u32)sizeof(struct vdisk_layer_spec))
+#define VD_COMMIT .size = sizeof(struct vdisk_job_start), .type = VDISK_JOB_COMMIT, \
+	       .base_level = 1, .nr_layers = 1, .layers = 0x1000, .layer_spec_size = VD_SPEC_SZ
+#define VD_REBASE .size = sizeof(struct vdisk_job_start), .type = VDISK_JOB_REBASE, \
+	       .nr_layers = 2, .layers = 0x1000, .layer_spec_size = VD_SPEC_SZ, \
+	       .backing_name = 0x2000
+
+struct vd_job_case {
+	const char *name;
+	struct vdisk_job_start j;
+	int ret;
+	const char *word;
+};
+
+static const struct vd_job_case vd_job_cases[] = {
+	{ "commit", { VD_COMMIT }, 0, NULL },
+	{ "commit_empty_top", { VD_COMMIT, .flags = VDISK_JOB_EMPTY_TOP }, 0, NULL },
+	{ "commit_deepest", { VD_COMMIT, .base_level = VDISK_MAX_LAYERS - 1 }, 0, NULL },
+	{ "commit_backing_name", { VD_COMMIT, .backing_name = 0x2000, .rate_limit = ~0ULL,
+	  .msg_size = 512, .msg = 0x3000, .index = 0x7fffffff }, 0, NULL },
+	{ "commit_spec_size_4096", { VD_COMMIT, .layer_spec_size = 4096 }, 0, NULL },
+	{ "rebase", { VD_REBASE }, 0, NULL },
+	{ "rebase_unsafe", { VD_REBASE, .flags = VDISK_JOB_UNSAFE }, 0, NULL },
+	{ "rebase_dedup", { VD_REBASE, .flags = VDISK_JOB_DEDUP }, 0, NULL },
+	{ "rebase_flatten", { VD_REBASE, .nr_layers = 0, .layers = 0, .layer_spec_size = 0 },
+	  0, NULL },
+	{ "rebase_max_layers", { VD_REBASE, .nr_layers = VDISK_MAX_LAYERS }, 0, NULL },
+
+	{ "unknown_flag", { VD_COMMIT, .flags = 1U << 3 }, -EINVAL, "unknown flags 0x8" },
+	{ "unknown_high_flag", { VD_REBASE, .flags = VDISK_JOB_UNSAFE | 1U << 31 }, -EINVAL,
+	  "unknown flags 0x80000000" },
+	{ "reserved_first", { VD_COMMIT, .reserved = { 1 } }, -EINVAL, "reserved" },
+	{ "reserved_last", { VD_REBASE, .reserved = { 0, 0, 1ULL << 63 } }, -EINVAL, "reserved" },
+	{ "index_minus1", { VD_COMMIT, .index = -1 }, -EINVAL, "index -1" },
+	{ "index_min", { VD_REBASE, .index = S32_MIN }, -EINVAL, "index -2147483648" },
+	{ "nr_layers_65", { VD_REBASE, .nr_layers = VDISK_MAX_LAYERS + 1 }, -EINVAL,
+	  "nr_layers 65" },
+	{ "nr_layers_max", { VD_COMMIT, .nr_layers = ~0U }, -EINVAL, "nr_layers 4294967295" },
+	{ "layers_null", { VD_COMMIT, .layers = 0 }, -EINVAL, "layers pointer" },
+	{ "spec_size_small", { VD_REBASE, .layer_spec_size = VD_SPEC_SZ - 1 }, -EINVAL,
+	  "layer_spec_size 47" },
+	{ "spec_size_0", { VD_COMMIT, .layer_spec_size = 0 }, -EINVAL, "layer_spec_size 0" },
+	{ "spec_size_4097", { VD_COMMIT, .layer_spec_size = 4097 }, -EINVAL,
+	  "layer_spec_size 4097" },
+	{ "type_none", { VD_COMMIT, .type = VDISK_JOB_NONE }, -EINVAL, "type 0" },
+	{ "type_count", { VD_COMMIT, .type = VDISK_JOB_TYPE_COUNT }, -EINVAL, "type 3" },
+	{ "type_max", { VD_REBASE, .type = ~0U }, -EINVAL, "type 4294967295" },
+	{ "commit_no_layers", { VD_COMMIT, .nr_layers = 0, .layers = 0 }, -EINVAL,
+	  "commit: nr_layers 0" },
+	{ "commit_two_layers", { VD_COMMIT, .nr_layers = 2 }, -EINVAL, "commit: nr_layers 2" },
+	{ "commit_base_level_0", { VD_COMMIT, .base_level = 0 }, -EINVAL,
+	  "commit: base_level 0" },
+	{ "commit_base_level_64", { VD_COMMIT, .base_level = VDISK_MAX_LAYERS }, -EINVAL,
+	  "base_level 64" },
+	{ "commit_base_level_max", { VD_COMMIT, .base_level = ~0U }, -EINVAL,
+	  "base_level 4294967295" },
+	{ "commit_unsafe", { VD_COMMIT, .flags = VDISK_JOB_UNSAFE }, -EINVAL,
+	  "flags 0x2 do not apply to a commit" },
+	{ "commit_dedup", { VD_COMMIT, .flags = VDISK_JOB_DEDUP | VDISK_JOB_EMPTY_TOP }, -EINVAL,
+	  "flags 0x4 do not apply to a commit" },
+	{ "rebase_empty_top", { VD_REBASE, .flags = VDISK_JOB_EMPTY_TOP }, -EINVAL,
+	  "flags 0x1 do not apply to a rebase" },
+	{ "rebase_base_level", { VD_REBASE, .base_level = 1 }, -EINVAL,
+	  "rebase: base_level must be 0" },
+	{ "rebase_no_backing_name", { VD_REBASE, .backing_name = 0 }, -EINVAL,
+	  "rebase: no backing_name" },
+	{ "rebase_unsafe_dedup", { VD_REBASE, .flags = VDISK_JOB_UNSAFE | VDISK_JOB_DEDUP },
+	  -EINVAL, "unsafe and dedup exclude each other" },
+	{ "id_set_on_the_way_in", { VD_COMMIT, .id = 7 }, -EINVAL, "id must be zero" },
+	/* the first problem found is the one named */
+	{ "flags_before_reserved", { VD_COMMIT, .flags = 8, .reserved = { 1 } }, -EINVAL,
+	  "unknown flags" },
+	{ "reserved_before_type", { VD_COMMIT, .type = 9, .reserved = { 1 } }, -EINVAL,
+	 "reserved" },
+	{ "layers_before_type", { VD_COMMIT, .type = 9, .layers = 0 }, -EINVAL, "layers pointer" },
+};
+
+static void vd_job_case_desc(const struct vd_job_case *c, char *desc)
+{
+	strscpy(desc, c->name, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(vd_job, vd_job_cases, vd_job_case_desc);
+
+static void vdisk_abi_job_start(struct kunit *test)
+{
+	const struct vd_job_case *c = test->param_value;
+	char buf[VDISK_MSG_MAX] = "";
+	struct vd_msg msg = { .buf = buf, .len = sizeof(buf) };
+
+	KUNIT_EXPECT_EQ_MSG(test, vd_check_job_start(&c->j, &msg), c->ret, "message \"%s\"", buf);
+	if (c->word)
+		VD_EXPECT_CONTAINS(test, buf, c->word);
+	else
+		KUNIT_EXPECT_STREQ(test, buf, "");
+}
+
+/* Every refusal explains itself, even into a NULL or tiny buffer. */
+static void vdisk_abi_job_start_messages(struct kunit *test)
+{
+	struct vdisk_job_start j = { VD_REBASE, .backing_name = 0 };
+	char tiny[6] = "";
+	struct vd_msg small = { .buf = tiny, .len = sizeof(tiny) };
+
+	KUNIT_EXPECT_EQ(test, vd_check_job_start(&j, NULL), -EINVAL);
+	KUNIT_EXPECT_EQ(test, vd_check_job_start(&j, &small), -EINVAL);
+	KUNIT_EXPECT_STREQ(test, tiny, "rebas");
+}
+
+static void vdisk_abi_job_status_cancel(struct kunit *test)
+{
+	struct vdisk_job_status s = { .size = sizeof(s) };
+	struct vdisk_job_cancel c = { .size = sizeof(c) };
+
+	KUNIT_EXPECT_EQ(test, vd_check_job_status(&s), 0);
+	/* the out members are not looked at */
+	s.type = 7;
+	s.state = 9;
+	s.error = -5;
+	s.bytes_total = ~0ULL;
+	s.msg[0] = 'x';
+	s.index = 0x7fffffff;
+	KUNIT_EXPECT_EQ(test, vd_check_job_status(&s), 0);
+	s.flags = 1;
+	KUNIT_EXPECT_EQ(test, vd_check_job_status(&s), -EINVAL);
+	s.flags = 1U << 31;
+	KUNIT_EXPECT_EQ(test, vd_check_job_status(&s), -EINVAL);
+	s.flags = 0;
+	s.reserved0 = 1;
+	KUNIT_EXPECT_EQ(test, vd_check_job_status(&s), -EINVAL);
+	s.reserved0 = 0;
+	s.reserved[0] = 1;
+	KUNIT_EXPECT_EQ(test, vd_check_job_status(&s), -EINVAL);
+	s.reserved[0] = 0;
+	s.index = -1;
+	KUNIT_EXPECT_EQ(test, vd_check_job_status(&s), -EINVAL);
+
+	KUNIT_EXPECT_EQ(test, vd_check_job_cancel(&c), 0);
+	c.flags = 1;
+	KUNIT_EXPECT_EQ(test, vd_check_job_cancel(&c), -EINVAL);
+	c.flags = 0;
+	c.reserved0 = 1;
+	KUNIT_EXPECT_EQ(test, vd_check_job_cancel(&c), -EINVAL);
+	c.reserved0 = 0;
+	c.reserved[1] = 1;
+	KUNIT_EXPECT_EQ(test, vd_check_job_cancel(&c), -EINVAL);
+	c.reserved[1] = 0;
+	c.index = S32_MIN;
+	KUNIT_EXPECT_EQ(test, vd_check_job_cancel(&c), -EINVAL);
+}
+
+static void vdisk_abi_job_struct_layout(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, sizeof(struct vdisk_job_start), 96);
+	KUNIT_EXPECT_EQ(test, sizeof(struct vdisk_job_status), 368);
+	KUNIT_EXPECT_EQ(test, sizeof(struct vdisk_job_cancel), 32);
+	KUNIT_EXPECT_EQ(test, offsetof(struct vdisk_job_start, rate_limit), 48);
+	KUNIT_EXPECT_EQ(test, offsetof(struct vdisk_job_start, backing_name), 56);
+	KUNIT_EXPECT_EQ(test, offsetof(struct vdisk_job_status, bytes_total), 32);
+	KUNIT_EXPECT_EQ(test, offsetof(struct vdisk_job_status, msg), 112);
 }
 
 static struct kunit_case vdisk_abi_cases[] = {
@@ -238,6 +445,11 @@ static struct kunit_case vdisk_abi_cases[] = {
 	KUNIT_CASE(vdisk_abi_first_message_wins),
 	KUNIT_CASE(vdisk_abi_message_buffers),
 	KUNIT_CASE(vdisk_abi_other_structs),
+	KUNIT_CASE(vdisk_abi_struct_layout),
+	KUNIT_CASE_PARAM(vdisk_abi_job_start, vd_job_gen_params),
+	KUNIT_CASE(vdisk_abi_job_start_messages),
+	KUNIT_CASE(vdisk_abi_job_status_cancel),
+	KUNIT_CASE(vdisk_abi_job_struct_layout),
 	{}
 };
 

@@ -54,6 +54,8 @@ int main(int argc, char **argv)
 			passed++;
 		}
 	}
+	/* then the suites shared with KUnit (kunit/), through kunit_shim.c */
+	kunit_shim_run(argc > 1 ? argv[1] : NULL, &passed, &failed);
 	printf("%u passed, %u failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * vt.h - a tiny unit test harness for vdisk's pure code in userspace.
+ * vt.h - a tiny unit test harness for userspace-only code (vdattach's
+ * parsers).  The pure driver code's tests are KUnit suites in kunit/,
+ * built here through shim/kunit/test.h and run by kunit_shim.c.
  *
  * VT_TEST(name) { ... } defines and registers a test case; VT_EXPECT*()
  * record a failure and go on, VT_ASSERT*() record it and leave the case.
@@ -27,6 +29,8 @@ void vt_fail(const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* true while the current case has not failed */
 bool vt_ok(void);
+/* Runs the KUnit suites of kunit/ built in (kunit_shim.c), after vt's own. */
+void kunit_shim_run(const char *filter, unsigned int *passed, unsigned int *failed);
 
 #define VT_TEST(name)							\
 	static void vt_fn_##name(void);					\

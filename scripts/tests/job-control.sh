@@ -224,20 +224,20 @@ t_compare disk-c.qcow2 orig-c.qcow2
 log "disk-c's backing after the detach case: $(t_info disk-c.qcow2 backing-filename)"
 
 # ---- read-only devices and impossible jobs are refused ----
-sum=$(sha disk-c.qcow2)
+sum=$(t_sum disk-c.qcow2)
 dev=$(t_attach -r disk-c.qcow2)
 expect_fail_with 2 "." vdattach commit "$dev"
 expect_fail_with 2 "." vdattach commit -b disk-a.qcow2 "$dev"
 expect_fail_with 2 "." vdattach rebase -b disk-a.qcow2 -F qcow2 "$dev"
 expect_eq "job state on the read-only device" "$(job_field "$dev" state)" idle
 t_detach "$dev"
-expect_eq "disk-c after refused jobs" "$(sha disk-c.qcow2)" "$sum"
+expect_eq "disk-c after refused jobs" "$(t_sum disk-c.qcow2)" "$sum"
 dev=$(t_attach disk-a.qcow2)
 expect_fail_with 2 "." vdattach commit "$dev"	# nothing to commit into
 t_detach "$dev"
 rc=0; vdattach rebase -u --dedup -b disk-a.qcow2 -F qcow2 disk-c.qcow2 >/dev/null 2>&1 || rc=$?
 [ $rc = 1 ] || [ $rc = 2 ] || fail "rebase -u --dedup exited $rc, want 1 or 2"
-expect_eq "disk-c after refused jobs" "$(sha disk-c.qcow2)" "$sum"
+expect_eq "disk-c after refused jobs" "$(t_sum disk-c.qcow2)" "$sum"
 log "ok refusals"
 rm -f ./*.qcow2
 [ ${#LATE[@]} = 0 ] || fail "${LATE[*]}"

@@ -123,16 +123,16 @@ t_detach "$dev"
 qemu-img create -q -f qcow2 -b disk-b.qcow2 -F qcow2 disk-c.qcow2
 dev=$(t_attach disk-c.qcow2)
 t_mount "$dev" mnt
-suma=$(sha mnt/A.bin)
-sumb=$(sha mnt/B.bin)
+suma=$(t_sum mnt/A.bin)
+sumb=$(t_sum mnt/B.bin)
 truncate -s 64M mnt/fio.dat
 
 run_job_with_fio mnt/fio.dat rebase -b disk-a.qcow2 -F qcow2 -r "$RATE_REBASE" "$dev"
 log "rebase -r $RATE_REBASE under fio on xfs: $JOB_COPIED bytes copied, $JOB_EQUAL equal in $JOB_SECS s = $JOB_KIBS KiB/s"
 expect_eq "layers after the rebase" "$(t_nr_layers "$dev")" 2
 echo 3 >/proc/sys/vm/drop_caches
-expect_eq "file A after the rebase" "$(sha mnt/A.bin)" "$suma"
-expect_eq "file B after the rebase" "$(sha mnt/B.bin)" "$sumb"
+expect_eq "file A after the rebase" "$(t_sum mnt/A.bin)" "$suma"
+expect_eq "file B after the rebase" "$(t_sum mnt/B.bin)" "$sumb"
 fio_pass mnt/fio.dat "$LAST_SEED" --verify_only >fio.out 2>&1 || { cat fio.out; fail "fio --verify_only after the rebase"; }
 t_umount mnt
 md5=$(t_dev_md5 "$dev")
@@ -143,7 +143,7 @@ expect_eq "device md5 vs qemu-img convert of disk-c" "$(t_raw_md5 disk-c.qcow2)"
 dev=$(t_attach disk-c.qcow2)
 t_mount "$dev" mnt
 fio_pass mnt/fio.dat "$LAST_SEED" --verify_only >fio.out 2>&1 || { cat fio.out; fail "fio --verify_only after reattach"; }
-expect_eq "file B after reattach" "$(sha mnt/B.bin)" "$sumb"
+expect_eq "file B after reattach" "$(t_sum mnt/B.bin)" "$sumb"
 t_umount mnt
 t_detach "$dev"
 qemu-img convert -O raw disk-c.qcow2 c.raw

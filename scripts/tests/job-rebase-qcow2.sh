@@ -60,10 +60,10 @@ name=${dev#/dev/}
 expect_eq "layers before" "$(t_nr_layers "$dev")" 3
 before=$(t_dev_md5 "$dev")
 t_mount "$dev" mnt -o ro,norecovery
-sumb=$(sha mnt/B.bin)
+sumb=$(t_sum mnt/B.bin)
 t_job rebase -b disk-a.qcow2 -F qcow2 "$dev"
 echo 3 >/proc/sys/vm/drop_caches
-expect_eq "file B read during/after the rebase" "$(sha mnt/B.bin)" "$sumb"
+expect_eq "file B read during/after the rebase" "$(t_sum mnt/B.bin)" "$sumb"
 t_umount mnt
 [ "$JOB_COPIED" -ge $((B_MIB << 20)) ] ||
 	fail "rebase copied $JOB_COPIED bytes, less than file B ($((B_MIB << 20)))"

@@ -29,7 +29,7 @@ assert chain == [(sys.argv[1], "disk-a.vmdk"), ("disk-a.vmdk", None)], chain
 	dev=$(t_attach -r "$c")
 	expect_eq "layers of the rebased $c" "$(t_nr_layers "$dev")" 2
 	t_mount "$dev" mnt -o ro,norecovery
-	expect_eq "file B in $c" "$(sha mnt/B.bin)" "$sumb"
+	expect_eq "file B in $c" "$(t_sum mnt/B.bin)" "$sumb"
 	t_umount mnt
 	t_detach "$dev"
 }
@@ -66,10 +66,10 @@ name=${dev#/dev/}
 expect_eq "layers before" "$(t_nr_layers "$dev")" 3
 before=$(t_dev_md5 "$dev")
 t_mount "$dev" mnt -o ro,norecovery
-sumb=$(sha mnt/B.bin)
+sumb=$(t_sum mnt/B.bin)
 t_job rebase -b disk-a.vmdk -F vmdk "$dev"
 echo 3 >/proc/sys/vm/drop_caches
-expect_eq "file B after the rebase" "$(sha mnt/B.bin)" "$sumb"
+expect_eq "file B after the rebase" "$(t_sum mnt/B.bin)" "$sumb"
 t_umount mnt
 [ "$JOB_COPIED" -ge $((B_MIB << 20)) ] ||
 	fail "rebase copied $JOB_COPIED bytes, less than file B ($((B_MIB << 20)))"
@@ -88,7 +88,7 @@ t_xfs_with_file "$dev" mnt B.bin "$B_MIB"
 t_detach "$dev"
 dev=$(t_attach -r disk-b2.vmdk)
 t_mount "$dev" mnt -o ro,norecovery
-sumb=$(sha mnt/B.bin)
+sumb=$(t_sum mnt/B.bin)
 t_umount mnt
 t_detach "$dev"
 qemu-img create -q -f vmdk -b disk-b2.vmdk -F vmdk disk-c2.vmdk

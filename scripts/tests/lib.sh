@@ -99,8 +99,11 @@ t_detach() {
 	fail "$1 still exists after detach"
 }
 
-sha() {
-	sha256sum "$1" | cut -d' ' -f1
+# t_sum FILE: a checksum of FILE's content, for telling two contents apart
+# (md5: under TCG it hashes 2.5x faster than sha256, and nothing here
+# defends against a chosen collision)
+t_sum() {
+	md5sum "$1" | cut -d' ' -f1
 }
 
 # expect_eq WHAT GOT WANT

@@ -12,13 +12,13 @@ mkdir sub
 qemu-img create -q -f qcow2 -b ../mid.qcow2 -F qcow2 sub/top.qcow2 64M
 qemu-io -f qcow2 -c 'write -P 0x33 2M 64k' -c 'write -P 0x34 60M 1M' sub/top.qcow2 >/dev/null
 
-want=$(qemu-img convert -O raw sub/top.qcow2 ref.raw && sha ref.raw)
+want=$(qemu-img convert -O raw sub/top.qcow2 ref.raw && t_sum ref.raw)
 dev=$(t_attach -r sub/top.qcow2)
 name=${dev#/dev/}
 expect_eq "layers" "$(cat /sys/block/$name/vdisk/nr_layers)" 3
 expect_eq "chain" "$(cut -d' ' -f2 /sys/block/$name/vdisk/chain | tr '\n' ' ')" "qcow2 qcow2 raw "
 expect_eq "size" "$(blockdev --getsize64 "$dev")" $((64 << 20))
-expect_eq "chain contents" "$(sha "$dev")" "$want"
+expect_eq "chain contents" "$(t_sum "$dev")" "$want"
 t_detach "$dev"
 rm -f ref.raw
 
@@ -32,11 +32,11 @@ done
 qemu-io -f qcow2 -c 'write -P 0x99 0 16M' snap.qcow2 >/dev/null
 for i in 1 2 3; do
 	dev=$(t_attach -l "s$i" snap.qcow2)
-	expect_eq "snapshot s$i" "$(sha "$dev")" "$(sha "ref$i.raw")"
+	expect_eq "snapshot s$i" "$(t_sum "$dev")" "$(t_sum "ref$i.raw")"
 	t_detach "$dev"
 done
 # by id too
 dev=$(t_attach -l 2 snap.qcow2)
-expect_eq "snapshot id 2" "$(sha "$dev")" "$(sha ref2.raw)"
+expect_eq "snapshot id 2" "$(t_sum "$dev")" "$(t_sum ref2.raw)"
 t_detach "$dev"
 expect_fail_with 2 "snapshot" vdattach attach -l nosuch snap.qcow2

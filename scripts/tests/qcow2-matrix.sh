@@ -24,11 +24,11 @@ fill() {
 check() {
 	local img=$1 dev want got
 	shift
-	want=$(qemu-img convert -O raw "$img" "$T_DIR/ref.raw" && sha "$T_DIR/ref.raw")
+	want=$(qemu-img convert -O raw "$img" "$T_DIR/ref.raw" && t_sum "$T_DIR/ref.raw")
 	dev=$(t_attach -r "$@" "$img")
 	expect_eq "size of $dev for $(basename "$img")" "$(blockdev --getsize64 "$dev")" \
 		"$(stat -c %s "$T_DIR/ref.raw")"
-	got=$(sha "$dev")
+	got=$(t_sum "$dev")
 	[ "$got" = "$want" ] || {
 		cmp "$dev" "$T_DIR/ref.raw" | head -3
 		fail "$(basename "$img") $*: /dev content differs from qemu-img convert"

@@ -33,14 +33,14 @@ for combo in cluster_size=64k:no cluster_size=64k,extended_l2=on:yes cluster_siz
 		fi
 		dev=$(t_attach "$img")
 		race "$dev" "$T_DIR/fio.txt" --verify=crc32c --verify_fatal=1 --do_verify=1
-		live=$(sha "$dev")
+		live=$(t_sum "$dev")
 		t_detach "$dev"
 		rc=0
 		out=$(qemu-img check "$img" 2>&1) || rc=$?
 		[ $rc = 0 ] || { echo "$out"; fail "$opts backing=$backing: qemu-img check exited $rc"; }
 		qemu-img convert -O raw "$img" "$T_DIR/conv.raw"
 		expect_eq "$opts backing=$backing: qemu-img reads what vdisk served" \
-			"$(sha "$T_DIR/conv.raw")" "$live"
+			"$(t_sum "$T_DIR/conv.raw")" "$live"
 		# outside the raced 32 MiB + 12k the image still shows the backing file
 		cmp -i $((33 << 20)):$((33 << 20)) "$T_DIR/conv.raw" "$T_DIR/ref.raw" ||
 			fail "$opts backing=$backing: data outside the written range changed"

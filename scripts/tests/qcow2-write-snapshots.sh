@@ -7,7 +7,7 @@ truncate -s 64M "$T_DIR/v0.raw"
 head -c 20M /dev/urandom | dd of="$T_DIR/v0.raw" bs=1M seek=2 conv=notrunc status=none
 qemu-img convert -q -f raw -O qcow2 -o cluster_size=64k "$T_DIR/v0.raw" "$img"
 qemu-img snapshot -c s0 "$img"
-want0=$(sha "$T_DIR/v0.raw")
+want0=$(t_sum "$T_DIR/v0.raw")
 
 # round 1: partial writes into shared clusters, whole clusters, new areas
 dev=$(t_attach "$img")
@@ -15,7 +15,7 @@ dd if=/dev/urandom of="$dev" bs=4k seek=600 count=3 oflag=direct status=none
 dd if=/dev/urandom of="$dev" bs=1M seek=5 count=2 oflag=direct status=none
 dd if=/dev/urandom of="$dev" bs=64k seek=700 count=5 oflag=direct status=none
 blkdiscard -o $((10 << 20)) -l $((1 << 20)) "$dev"
-want1=$(sha "$dev")
+want1=$(t_sum "$dev")
 t_detach "$dev"
 out=$(qemu-img check "$img" 2>&1) || fail "check after round 1: $out"
 qemu-img snapshot -c s1 "$img"
@@ -25,7 +25,7 @@ dev=$(t_attach "$img")
 dd if=/dev/urandom of="$dev" bs=4k seek=601 count=1 oflag=direct status=none
 dd if=/dev/urandom of="$dev" bs=512 seek=12345 count=7 oflag=direct status=none
 dd if=/dev/urandom of="$dev" bs=1M seek=40 count=1 oflag=direct status=none
-want2=$(sha "$dev")
+want2=$(t_sum "$dev")
 t_detach "$dev"
 out=$(qemu-img check "$img" 2>&1) || fail "check after round 2: $out"
 echo "$out" | grep -q "No errors were found" || fail "check after round 2: $out"
@@ -34,13 +34,13 @@ echo "$out" | grep -q "No errors were found" || fail "check after round 2: $out"
 for s in s0 s1; do
 	case $s in s0) want=$want0 ;; s1) want=$want1 ;; esac
 	dev=$(t_attach -r -l "$s" "$img")
-	expect_eq "snapshot $s through vdisk" "$(sha "$dev")" "$want"
+	expect_eq "snapshot $s through vdisk" "$(t_sum "$dev")" "$want"
 	t_detach "$dev"
 	qemu-img convert -O raw -l "$s" "$img" "$T_DIR/s.raw"
-	expect_eq "snapshot $s through qemu-img" "$(sha "$T_DIR/s.raw")" "$want"
+	expect_eq "snapshot $s through qemu-img" "$(t_sum "$T_DIR/s.raw")" "$want"
 done
 qemu-img convert -O raw "$img" "$T_DIR/now.raw"
-expect_eq "active image through qemu-img" "$(sha "$T_DIR/now.raw")" "$want2"
+expect_eq "active image through qemu-img" "$(t_sum "$T_DIR/now.raw")" "$want2"
 
 # deleting the snapshots frees the shared clusters: still consistent
 qemu-img snapshot -d s0 "$img"

@@ -4,7 +4,7 @@
 
 MIB=${QCOW2_XFS_MIB:-192}
 pattern_file "$T_DIR/file.bin" "$MIB"
-want=$(sha "$T_DIR/file.bin")
+want=$(t_sum "$T_DIR/file.bin")
 
 # steps IMG DEV: mkfs.xfs, mount, copy the file in, unmount
 steps() {
@@ -49,13 +49,13 @@ log "du: vdisk $vdu KiB, qemu-nbd $ndu KiB"
 qemu-nbd -f qcow2 -r -c /dev/nbd0 "$vimg" || fail "qemu-nbd -c vdisk's image"
 for i in $(seq 100); do [ "$(blockdev --getsize64 /dev/nbd0 2>/dev/null)" = $((10 << 30)) ] && break; sleep 0.05; done
 t_mount /dev/nbd0 "$T_DIR/mnt" -o ro,norecovery
-expect_eq "file through qemu-nbd on vdisk's image" "$(sha "$T_DIR/mnt/file.bin")" "$want"
+expect_eq "file through qemu-nbd on vdisk's image" "$(t_sum "$T_DIR/mnt/file.bin")" "$want"
 t_umount "$T_DIR/mnt"
 qemu-nbd -d /dev/nbd0 >/dev/null
 # and what qemu wrote, vdisk reads
 dev=$(t_attach -r "$nimg")
 t_mount "$dev" "$T_DIR/mnt" -o ro,norecovery
-expect_eq "file through vdisk on qemu-nbd's image" "$(sha "$T_DIR/mnt/file.bin")" "$want"
+expect_eq "file through vdisk on qemu-nbd's image" "$(t_sum "$T_DIR/mnt/file.bin")" "$want"
 t_umount "$T_DIR/mnt"
 t_detach "$dev"
 
@@ -63,7 +63,7 @@ t_detach "$dev"
 dev=$(t_attach "$vimg")
 expect_eq "discard granularity" "$(cat /sys/block/${dev#/dev/}/queue/discard_granularity)" 65536
 t_mount "$dev" "$T_DIR/mnt"
-expect_eq "file through vdisk after remount" "$(sha "$T_DIR/mnt/file.bin")" "$want"
+expect_eq "file through vdisk after remount" "$(t_sum "$T_DIR/mnt/file.bin")" "$want"
 rm "$T_DIR/mnt/file.bin"
 fstrim "$T_DIR/mnt" || fail "fstrim"
 t_umount "$T_DIR/mnt"

@@ -12,7 +12,7 @@ mkdir -p "$T_DIR/nbd"
 mount /dev/nbd0 "$T_DIR/nbd"
 for i in $(seq 6); do
 	pattern_file "$T_DIR/nbd/f$i" 16
-	want[i]=$(sha "$T_DIR/nbd/f$i")
+	want[i]=$(t_sum "$T_DIR/nbd/f$i")
 done
 umount "$T_DIR/nbd"
 qemu-nbd -d /dev/nbd0 >/dev/null
@@ -22,7 +22,7 @@ qemu-nbd -d /dev/nbd0 >/dev/null
 dev=$(t_attach -r --cache-kib 64 "$img")
 t_mount "$dev" "$T_DIR/mnt" -o ro,norecovery
 for i in $(seq 6); do
-	expect_eq "f$i through vdisk" "$(sha "$T_DIR/mnt/f$i")" "${want[i]}"
+	expect_eq "f$i through vdisk" "$(t_sum "$T_DIR/mnt/f$i")" "${want[i]}"
 done
 cache=/sys/block/${dev#/dev/}/vdisk/cache
 cat "$cache"

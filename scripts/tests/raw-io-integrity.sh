@@ -27,7 +27,7 @@ fio --name=seq --filename="$dev" --rw=write --bs=1M --size=256M --iodepth=8 \
 fio --name=buf --filename="$dev" --rw=randrw --bs=4k --size=64M --ioengine=psync \
 	--verify=crc32c --verify_fatal=1 --fsync_on_close=1 \
 	--output="$T_DIR/fio-buf.txt" || { cat "$T_DIR/fio-buf.txt"; fail "fio buffered verify"; }
-expect_eq "image equals device" "$(sha "$img")" "$(sha "$dev")"
+expect_eq "image equals device" "$(t_sum "$img")" "$(t_sum "$dev")"
 
 # discard: the file gets holes back and the range reads zeros
 used_before=$(du -k "$img" | cut -f1)
@@ -39,4 +39,4 @@ cmp -n $((128 << 20)) "$dev" /dev/zero || fail "discarded range does not read ze
 # write-zeroes (blkdiscard -z) keeps reading zeros
 blkdiscard -z -o 128M -l 64M "$dev"
 cmp -i $((128 << 20)):0 -n $((64 << 20)) "$dev" /dev/zero || fail "zeroed range does not read zeros"
-expect_eq "image equals device after discard" "$(sha "$img")" "$(sha "$dev")"
+expect_eq "image equals device after discard" "$(t_sum "$img")" "$(t_sum "$dev")"

@@ -4,7 +4,7 @@
 
 img=$(t_img disk.raw 64M)
 pattern_file "$img" 64
-before=$(sha "$img")
+before=$(t_sum "$img")
 dev=$(t_attach -r "$img")
 name=${dev#/dev/}
 
@@ -14,6 +14,6 @@ expect_fail_with 1 "Operation not permitted|Read-only|Permission denied" \
 	dd if=/dev/zero of="$dev" bs=4k count=1 oflag=direct status=none
 expect_fail_with 1 "Operation not permitted|Read-only|Permission denied" \
 	dd if=/dev/zero of="$dev" bs=4k count=1 status=none conv=fsync
-expect_eq "read back" "$(sha "$dev")" "$before"
-expect_eq "image untouched" "$(sha "$img")" "$before"
+expect_eq "read back" "$(t_sum "$dev")" "$before"
+expect_eq "image untouched" "$(t_sum "$img")" "$before"
 

@@ -12,7 +12,7 @@ t_mount "$dev" "$T_DIR/mnt"
 # 8 files of 32 MiB; remember what went in before it touches vdisk
 for i in $(seq 8); do
 	pattern_file "/tmp/src.$i" 32
-	want[i]=$(sha "/tmp/src.$i")
+	want[i]=$(t_sum "/tmp/src.$i")
 	cp "/tmp/src.$i" "$T_DIR/mnt/f$i"
 	rm "/tmp/src.$i"
 done
@@ -25,7 +25,7 @@ t_detach "$dev"
 loopdev=$(t_loop -r "$img")
 t_mount "$loopdev" "$T_DIR/ref" -o ro,norecovery
 for i in $(seq 8); do
-	expect_eq "f$i through loop" "$(sha "$T_DIR/ref/f$i")" "${want[i]}"
+	expect_eq "f$i through loop" "$(t_sum "$T_DIR/ref/f$i")" "${want[i]}"
 done
 xfs_repair -n "$loopdev" >/dev/null 2>&1 || true
 log "256 MiB written through vdisk, verified through loop"

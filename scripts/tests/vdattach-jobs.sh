@@ -30,10 +30,10 @@ qio qcow2 "write -P 0x33 10M 4M" a/top.qcow2
 vdattach features | grep -q 'commit rebase' || fail "driver lacks commit/rebase: $(vdattach features)"
 dev=$(t_attach a/top.qcow2)
 dd if=/dev/urandom of="$dev" bs=1M seek=20 count=4 oflag=direct status=none
-want=$(sha "$dev")
+want=$(t_sum "$dev")
 
 expect_ok "commit into the backing file" vdattach commit -p "$dev"
-expect_eq "contents after commit" "$(sha "$dev")" "$want"
+expect_eq "contents after commit" "$(t_sum "$dev")" "$want"
 vdattach job --json "$dev" | python3 -c '
 import json, sys
 j = json.load(sys.stdin)
@@ -41,7 +41,7 @@ assert j["type"] == "commit" and j["state"] == "done" and j["percent"] == 100.0,
 assert j["bytes_copied"] > 0 and j["error"] == 0, j' || fail "job --json after the commit"
 
 expect_ok "commit -b past mid" vdattach commit -b a/b/base.raw -r 16M "$dev"
-expect_eq "contents after commit -b" "$(sha "$dev")" "$want"
+expect_eq "contents after commit -b" "$(t_sum "$dev")" "$want"
 expect_eq "layers after commit -b" "$(vdattach status "$dev" | grep -c '^  layer ')" 2
 t_detach "$dev"
 qemu-img info a/top.qcow2 | grep -q '^backing file: b/base.raw' ||
@@ -53,12 +53,12 @@ qemu-img compare -q a/top.qcow2 a/b/base.raw || fail "base does not hold the top
 qemu-img create -q -f qcow2 -b b/base.raw -F raw a/new.qcow2
 qio qcow2 "write -P 0x55 30M 2M" a/new.qcow2
 dev=$(t_attach a/top.qcow2)
-want=$(sha "$dev")
+want=$(t_sum "$dev")
 expect_ok "rebase onto new.qcow2" vdattach rebase -b new.qcow2 -F qcow2 "$dev"
-expect_eq "contents after rebase" "$(sha "$dev")" "$want"
+expect_eq "contents after rebase" "$(t_sum "$dev")" "$want"
 vdattach status "$dev" | grep -q "file: *$T_DIR/a/new.qcow2" || fail "new.qcow2 not in the stack"
 expect_ok "rebase -b ''" vdattach rebase -b "" "$dev"
-expect_eq "contents after flatten" "$(sha "$dev")" "$want"
+expect_eq "contents after flatten" "$(t_sum "$dev")" "$want"
 t_detach "$dev"
 ! qemu-img info a/top.qcow2 | grep -q '^backing file' || fail "flattened top still has a backing file"
 qemu-img check -q a/top.qcow2 || fail "qemu-img check top after the rebases"
@@ -81,7 +81,7 @@ print(sum(e["length"] for e in json.load(sys.stdin) if e["data"] and e["depth"] 
 qemu-img create -q -f qcow2 -b disk-a.qcow2 -F qcow2 big.qcow2
 qio qcow2 "write -P 0x70 0 48M" big.qcow2
 dev=$(t_attach big.qcow2)
-want=$(sha "$dev")
+want=$(t_sum "$dev")
 vdattach commit -r 1M "$dev" >commit.out 2>&1 &
 pid=$!
 sleep 2
@@ -92,7 +92,7 @@ rc=0
 wait $pid || rc=$?
 expect_eq "exit status of a commit cancelled by SIGINT" "$rc" 130
 grep -q "^commit $dev: cancelled: " commit.out || fail "after SIGINT: $(cat commit.out)"
-expect_eq "contents after the cancel" "$(sha "$dev")" "$want"
+expect_eq "contents after the cancel" "$(t_sum "$dev")" "$want"
 expect_fail_with 2 "no job running" timeout 30 vdattach cancel "$dev"
 # a job after a cancelled one starts
 expect_ok "commit after a cancelled one" vdattach commit "$dev"
@@ -104,15 +104,15 @@ qemu-img create -q -f vmdk -b base_os_gold.vmdk -F vmdk dept_dev.vmdk
 qemu-img create -q -f vmdk -b dept_dev.vmdk -F vmdk user_alice.vmdk
 dev=$(t_attach user_alice.vmdk)
 dd if=/dev/urandom of="$dev" bs=1M count=4 oflag=direct status=none
-want=$(sha "$dev")
+want=$(t_sum "$dev")
 expect_ok "vmdk commit -d into the department's layer" vdattach commit -d "$dev"
-expect_eq "vmdk contents after commit -d" "$(sha "$dev")" "$want"
+expect_eq "vmdk contents after commit -d" "$(t_sum "$dev")" "$want"
 expect_ok "vmdk commit -b gold" vdattach commit -b base_os_gold.vmdk "$dev"
-expect_eq "vmdk contents after commit -b" "$(sha "$dev")" "$want"
+expect_eq "vmdk contents after commit -b" "$(t_sum "$dev")" "$want"
 t_detach "$dev"
 # attach refuses a delta whose parentCID does not match its parent's CID
 dev=$(t_attach -r user_alice.vmdk)
-expect_eq "vmdk contents attached again" "$(sha "$dev")" "$want"
+expect_eq "vmdk contents attached again" "$(t_sum "$dev")" "$want"
 t_detach "$dev"
 qemu-img compare -q user_alice.vmdk base_os_gold.vmdk || fail "gold does not hold Alice's data"
 log "all layer jobs behaved"

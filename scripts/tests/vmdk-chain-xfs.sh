@@ -14,7 +14,7 @@ level() {
 	t_mount "$dev" mnt
 	for i in 1 2 3; do
 		pattern_file "mnt/$tag-$i" "$mib"
-		want[$tag-$i]=$(sha "mnt/$tag-$i")
+		want[$tag-$i]=$(t_sum "mnt/$tag-$i")
 	done
 	sync
 	t_umount mnt
@@ -31,7 +31,7 @@ sees() {
 	t_mount "$dev" mnt -o ro,norecovery
 	for tag in "$@"; do
 		for i in 1 2 3; do
-			expect_eq "$tag-$i in $img" "$(sha "mnt/$tag-$i")" "${want[$tag-$i]}"
+			expect_eq "$tag-$i in $img" "$(t_sum "mnt/$tag-$i")" "${want[$tag-$i]}"
 		done
 	done
 	expect_eq "files in $img" "$(ls mnt | wc -l)" $(($# * 3))
@@ -69,7 +69,7 @@ qemu-nbd -r -f vmdk -c /dev/nbd0 user_alice.vmdk || fail "qemu-nbd -c"
 for i in $(seq 100); do [ "$(blockdev --getsize64 /dev/nbd0 2>/dev/null)" = $((4 << 30)) ] && break; sleep 0.05; done
 t_mount /dev/nbd0 nbd -o ro,norecovery
 for k in "${!want[@]}"; do
-	expect_eq "$k through qemu-nbd" "$(sha "nbd/$k")" "${want[$k]}"
+	expect_eq "$k through qemu-nbd" "$(t_sum "nbd/$k")" "${want[$k]}"
 done
 t_umount nbd
 qemu-nbd -d /dev/nbd0 >/dev/null

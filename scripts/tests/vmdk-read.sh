@@ -24,10 +24,10 @@ fill() {
 check() {
 	local img=$1 dev want got
 	shift
-	want=$(qemu-img convert -O raw "$img" ref.raw && sha ref.raw)
+	want=$(qemu-img convert -O raw "$img" ref.raw && t_sum ref.raw)
 	dev=$(t_attach -r "$@" "$img")
 	expect_eq "size of $dev for $img" "$(blockdev --getsize64 "$dev")" "$(stat -c %s ref.raw)"
-	got=$(sha "$dev")
+	got=$(t_sum "$dev")
 	[ "$got" = "$want" ] || {
 		cmp "$dev" ref.raw | head -3
 		fail "$img $*: /dev content differs from qemu-img convert"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # desc: online commit: qcow2 base <- mid <- top (overlapping, partial-cluster and zeroed writes) committed with -b base: view unchanged, mid dropped, base = old view = qemu-img commit's base; -d empties the top; raw and vmdk bases too
+# tier: full - in make check: commit: vdattach-jobs and fmt-jobs commit into raw, qcow2 and vmdk bases, past an intermediate and with -d
 . "$(dirname "$0")/lib.sh"
 cd "$T_DIR"
 

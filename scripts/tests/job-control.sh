@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # desc: layer job control: a second job is EBUSY (exit 3), cancel of a rate-limited rebase leaves chain and content as they were, job --json sane, detach during a job refused (or waits), read-only devices refuse jobs
+# tier: full - in make check: job control: vdattach-jobs covers EBUSY as exit 3 and cancel; job-online the rate limit
 . "$(dirname "$0")/lib.sh"
 cd "$T_DIR"
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # desc: the seed's full copy: disk-c = convert of disk-b (no backing) rebased online onto disk-a with --dedup: du falls to ~ file B (qemu-img rebase keeps it full), compare = disk-b, check clean
+# tier: full - in make check: dedup: vdattach-jobs and fmt-jobs rebase full copies with --dedup
 . "$(dirname "$0")/lib.sh"
 cd "$T_DIR"
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # desc: the seed's vmdk rebase (monolithicSparse disk-c on disk-b on disk-a) that qemu-img cannot do: vdisk rebases online, parentFileNameHint and parentCID point at disk-a, compare = disk-b, du ~ file B, attach works
+# tier: full - in make check: vmdk rebase: fmt-jobs rebases vmdk tops, parentCID included
 . "$(dirname "$0")/lib.sh"
 cd "$T_DIR"
 

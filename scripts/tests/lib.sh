@@ -136,6 +136,12 @@ t_size() {
 	if [ "${VDISK_TEST_FULL:-0}" = 1 ]; then echo "$2"; else echo "$1"; fi
 }
 
+# t_full: true in make check-full's run; a test does its cases that repeat
+# what another case of make check already proves only there
+t_full() {
+	[ "${VDISK_TEST_FULL:-0}" = 1 ]
+}
+
 # t_check_clean IMG: qemu-img check exits 0 and finds no error or leak
 t_check_clean() {
 	local out rc=0

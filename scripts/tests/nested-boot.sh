@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # desc: a nested VM boots from a vdisk device (qemu -drive file=/dev/vdN,format=raw; root ext4 in a qcow2 overlay on a base), writes a marker, powers off; the overlay holds it, the base is untouched
+# tier: full - in make check: booting from a device: scripts/test-boot-image boots a VM from /dev/vdN over a qcow2
 #
 # The inner QEMU runs under KVM inside the test guest: the outer QEMU's TCG
 # emulates AMD SVM with nested paging for "-cpu max", so kvm_amd loads in the

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # desc: the seed's scenario through vdisk (10 GiB qcow2, mkfs.xfs, a random file) vs qemu-nbd: check clean, file intact both ways, du within 5%; fstrim gives the space back
+# tier: full - in make check: qcow2 with a filesystem: qcow2-xfs; writes: qcow2-write-compare
 . "$(dirname "$0")/lib.sh"
 
 MIB=${QCOW2_XFS_MIB:-192}

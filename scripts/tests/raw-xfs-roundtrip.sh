@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # desc: raw image: mkfs.xfs, 256 MiB of files written through /dev/vdN read back identical through loop
+# tier: full - in make check: raw: raw-io-integrity, raw-ext4-fsck and raw-read-only
 . "$(dirname "$0")/lib.sh"
 
 img=$(t_img disk.raw 512M)

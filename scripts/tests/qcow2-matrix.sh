@@ -16,12 +16,13 @@ fill() {
 		-c 'write -P 0xe5 31m 2m' \
 		-c 'write -z 31744k 64k' \
 		-c 'write -P 0xf6 60m 4m' \
-		-c 'discard 62m 1m' \
+		-c 'discard 62m 2m' \
 		"$1" >/dev/null || fail "qemu-io on $1"
 }
 
 # Every image holds the same writes, so one reference serves them all: the
-# raw file qemu-io writes them to.  The full tier also holds each image's
+# raw file qemu-io writes them to.  (The discard covers a whole cluster of
+# every size: a partial one leaves qcow2's data in place, a raw file's not.)  The full tier also holds each image's
 # qemu-img convert -O raw to it; make check saves those 2-3 s a image.
 # want_of RAW: the checksum vdisk must read
 want_of() {

@@ -303,7 +303,7 @@ static const struct vd_job_case vd_job_cases[] = {
 	{ "rebase_dedup", { VD_REBASE, .flags = VDISK_JOB_DEDUP }, 0, NULL },
 	{ "rebase_flatten", { VD_REBASE, .nr_layers = 0, .layers = 0, .layer_spec_size = 0 },
 	  0, NULL },
-	{ "rebase_max_layers", { VD_REBASE, .nr_layers = VDISK_MAX_LAYERS }, 0, NULL },
+	{ "rebase_max_layers", { VD_REBASE, .nr_layers = VDISK_MAX_LAYERS - 1 }, 0, NULL },
 
 	{ "unknown_flag", { VD_COMMIT, .flags = 1U << 3 }, -EINVAL, "unknown flags 0x8" },
 	{ "unknown_high_flag", { VD_REBASE, .flags = VDISK_JOB_UNSAFE | 1U << 31 }, -EINVAL,
@@ -339,6 +339,9 @@ static const struct vd_job_case vd_job_cases[] = {
 	  "flags 0x4 do not apply to a commit" },
 	{ "rebase_empty_top", { VD_REBASE, .flags = VDISK_JOB_EMPTY_TOP }, -EINVAL,
 	  "flags 0x1 do not apply to a rebase" },
+	/* with the top, 64 new backing layers would make a stack of 65 */
+	{ "rebase_layers_65", { VD_REBASE, .nr_layers = VDISK_MAX_LAYERS }, -EINVAL,
+	  "rebase: nr_layers 64 under the top exceeds 63" },
 	{ "rebase_base_level", { VD_REBASE, .base_level = 1 }, -EINVAL,
 	  "rebase: base_level must be 0" },
 	{ "rebase_no_backing_name", { VD_REBASE, .backing_name = 0 }, -EINVAL,

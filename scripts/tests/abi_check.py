@@ -108,6 +108,7 @@ def main():
         f.truncate(1 << 20)
     other = os.open(other_path, os.O_RDONLY)
     other_rw = os.open(other_path, os.O_RDWR)
+    appending = os.open(image, os.O_RDWR | os.O_APPEND)
 
     print("GET_FEATURES")
     b = features()
@@ -169,6 +170,8 @@ def main():
         ("raw with an extent fd", dict(layer_buf=specs((rw, FMT_RAW, 0, 1,
                                                          ctypes.addressof(ext_fd))), nr=1),
          errno.EINVAL, "one file"),
+        ("read-write top open with O_APPEND", dict(layer_buf=specs((appending, FMT_RAW)), nr=1),
+         errno.EINVAL, "O_APPEND"),
         ("same file twice (chain loop)", dict(layer_buf=specs((rw, FMT_RAW), (ro, FMT_RAW)), nr=2),
          errno.ELOOP, "same file"),
         ("qcow2 snapshot read-write", dict(layer_buf=specs((rw, FMT_QCOW2, 0, 0, 0,
@@ -216,6 +219,19 @@ def main():
     check("layer 0 path", path == os.path.realpath(image), f"{path!r}")
     fmt1, lflags1, vsize1 = struct.unpack_from("<IIQ", infos, LINFO_SIZE)
     check("layer 1 read-only, 1 MiB", not (lflags1 & 1) and vsize1 == 1 << 20, f"{lflags1} {vsize1}")
+    # a vdisk device (or its partition) as a layer could back itself
+    vd5 = os.open("/dev/vd5", os.O_RDONLY)
+    for name, kw in [("/dev/vd5 as the backing of a new device",
+                      dict(layer_buf=specs((other_rw, FMT_RAW), (vd5, FMT_RAW)), nr=2)),
+                     ("/dev/vd5 alone, read-only",
+                      dict(layer_buf=specs((vd5, FMT_RAW)), nr=1, flags=1))]:
+        err, _, msg = attach(ctl, **kw)
+        check(f"{name} -> ELOOP", err == errno.ELOOP and "vdisk device" in msg,
+              f"got {errno.errorcode.get(err, err)} msg={msg!r}")
+    os.close(vd5)
+    check("read-only attach of an O_APPEND fd -> ok",
+          attach(ctl, specs((appending, FMT_RAW)), 1, index=6, flags=1)[0] == 0)
+    check("detach 6", detach(ctl, 6) == 0)
     err, raw, _ = status(ctl, 0, flags=1)
     check("STATUS_NEXT from 0 finds 5", err == 0 and struct.unpack_from("<i", raw, 8)[0] == 5)
     check("STATUS_NEXT from 6 -> ENXIO", status(ctl, 6, flags=1)[0] == errno.ENXIO)

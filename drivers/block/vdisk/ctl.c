@@ -114,6 +114,18 @@ static int vd_get_layer_files(const struct vdisk_layer_spec *spec,
 			ret = -EBADF;
 			goto err;
 		}
+		/* Every write of ours, metadata included, would go to EOF. */
+		if (writable && (file->f_flags & O_APPEND)) {
+			vd_msg_set(msg, "layer %u: fd %d is open with O_APPEND", idx, fd);
+			ret = -EINVAL;
+			goto err;
+		}
+		if (vd_file_is_vdisk(file)) {
+			vd_msg_set(msg, "layer %u: fd %d is a vdisk device (it could back itself)",
+				   idx, fd);
+			ret = -ELOOP;
+			goto err;
+		}
 	}
 	kfree(fds);
 	*filesp = files;

@@ -77,6 +77,22 @@ static const struct block_device_operations vd_bdev_ops = {
 	.release	= vd_bdev_release_compat,
 };
 
+/**
+ * vd_file_is_vdisk() - is @file one of our own block devices (or a partition)?
+ * @file: an open file
+ *
+ * A vdisk device as a layer could back itself, directly or through another
+ * vdisk device: its I/O would wait on its own queue and a job on its own
+ * fence, for ever.  loop refuses loops the same way (loop_validate_file()).
+ */
+bool vd_file_is_vdisk(struct file *file)
+{
+	struct inode *inode = file->f_mapping->host;
+
+	return S_ISBLK(inode->i_mode) &&
+	       I_BDEV(inode)->bd_disk->fops == &vd_bdev_ops;
+}
+
 /* Tear down a device taken out of the index; vd_ctl_mutex not needed. */
 static void vd_device_destroy(struct vd_device *vd)
 {

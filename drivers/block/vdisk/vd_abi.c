@@ -177,6 +177,12 @@ int vd_check_job_start(const struct vdisk_job_start *j, struct vd_msg *msg)
 			vd_msg_set(msg, "rebase: unsafe and dedup exclude each other");
 			return -EINVAL;
 		}
+		/* The top stays: the new stack is the top and these. */
+		if (j->nr_layers > VDISK_MAX_LAYERS - 1) {
+			vd_msg_set(msg, "rebase: nr_layers %u under the top exceeds %u",
+				   j->nr_layers, VDISK_MAX_LAYERS - 1);
+			return -EINVAL;
+		}
 		break;
 	default:
 		vd_msg_set(msg, "job: type %u is not a known job", j->type);

@@ -265,6 +265,7 @@ struct vd_chain *vd_device_swap_chain(struct vd_device *vd,
 				      struct vd_chain *chain);
 void vd_device_remove_all(void);
 int vd_blkdev_major(void);
+bool vd_file_is_vdisk(struct file *file);
 int vd_blkdev_init(void);
 void vd_blkdev_exit(void);
 

@@ -276,7 +276,8 @@ enum vdisk_job_type {
  *               its fd open for writing (its file must be the one the
  *               stack holds at @base_level).  Rebase: the new backing
  *               chain, top first, opened read-only; 0 removes the backing
- *               (flatten: everything the old chain shows is copied up).
+ *               (flatten: everything the old chain shows is copied up);
+ *               at most VDISK_MAX_LAYERS - 1, the top stays above them.
  * @layers:      user pointer to struct vdisk_layer_spec[@nr_layers]
  * @layer_spec_size: sizeof(struct vdisk_layer_spec) as userspace knows it
  * @msg_size:    size of the buffer at @msg, 0 for none

@@ -27,6 +27,13 @@
 #define VD_QCOW2_SLICE_LOCKS	64
 /* Clusters freed but not yet released, kept as merged extents. */
 #define VD_QCOW2_MAX_FREES	512
+/*
+ * Refcounts one allocation reads before it gives up on reusing a cluster
+ * and appends: they come from the image, and one whose refcount blocks
+ * claim every cluster would otherwise have a guest write walk billions of
+ * them under alloc_lock.
+ */
+#define VD_QCOW2_ALLOC_SCAN	(1U << 16)
 /* Cluster buffers kept for copy-on-write, at most 8 or 4 MiB of them. */
 #define VD_QCOW2_SPARES		8
 
@@ -66,7 +73,8 @@ struct vd_qcow2_free {
  *                 layer itself)
  * @rb_bits:       log2 of refcount entries per refcount block
  * @file_end:      first byte past every allocated cluster (bump pointer)
- * @hint:          no free cluster below this one (cluster index)
+ * @hint:          no free cluster below this one (cluster index); an
+ *                 allocation scans at most VD_QCOW2_ALLOC_SCAN from it
  * @frees:         clusters whose last reference was dropped in memory:
  *                 released (refcount decremented, hole punched) only
  *                 after the L2/L1 change is on disk

@@ -258,25 +258,43 @@ int vd_qcow2_alloc(struct vd_layer *layer, u64 want, u64 *off, u64 *got,
 	struct vd_qcow2 *q = layer->priv;
 	struct vd_qcow2_rw *rw = q->rw;
 	unsigned int cb = q->h.cluster_bits;
-	u64 c = rw->hint, n, rc, i;
+	u64 end = rw->file_end >> cb, c = rw->hint, stop, n, rc, i;
+	u32 scanned = 0;
+	bool cut = false;
 	int ret;
 
 	lockdep_assert_held(&rw->alloc_lock);
-	for (;;) {
+	/*
+	 * At or past the end of the file every cluster is free, whatever a
+	 * refcount block claims: nothing can be stored there.
+	 */
+	while (c < end) {
+		if (scanned == VD_QCOW2_ALLOC_SCAN) {
+			cut = true;
+			break;
+		}
 		ret = vd_qcow2_get_refcount(layer, c, &rc);
 		if (ret)
 			return ret;
 		if (!rc)
 			break;
 		c++;
+		if (!(++scanned % 1024))
+			cond_resched();
 	}
-	for (n = 1; n < want; n++) {
+	/* A scan cut short appends; the next allocation goes on from @stop. */
+	stop = c;
+	if (cut)
+		c = end;
+	for (n = 1; n < want && c + n < end; n++) {
 		ret = vd_qcow2_get_refcount(layer, c + n, &rc);
 		if (ret)
 			return ret;
 		if (rc)
 			break;
 	}
+	if (c + n >= end)
+		n = want;
 	if (vd_qcow2_is_metadata(q, c << cb, n << cb)) {
 		char why[96];
 
@@ -295,7 +313,7 @@ int vd_qcow2_alloc(struct vd_layer *layer, u64 want, u64 *off, u64 *got,
 		if (ret)
 			return ret;
 	}
-	rw->hint = c + n;
+	rw->hint = cut ? stop : c + n;
 	*off = c << cb;
 	*got = n;
 	return 0;

@@ -105,19 +105,27 @@ static int vd_qcow2_load_l1(struct vd_layer *layer, struct vd_qcow2 *q,
 /* The table is read through a buffer this large, refilled as it is walked. */
 #define VD_QCOW2_SNAP_WINDOW	SZ_1M
 
-/*
- * The snapshot named @want: by id if one has it, else by name (as
- * qemu-img).  One pass over the table; a record that could run past the
- * buffered part is read again at its own offset, so each byte of the table
- * is read about once.
+/**
+ * vd_qcow2_for_each_snapshot() - walk the snapshot table
+ * @layer: the layer
+ * @q:     its state, header read
+ * @fn:    called for each record with its offset and length in the file;
+ *         a non-zero return ends the walk and is returned (>0: found)
+ * @ctx:   for @fn
+ * @args:  open arguments (messages)
+ *
+ * One pass over the table; a record that could run past the buffered part
+ * is read again at its own offset, so each byte is read about once.
+ *
+ * Return: 0 after the last record, @fn's non-zero value, or -errno.
  */
-static int vd_qcow2_find_snapshot(struct vd_layer *layer, struct vd_qcow2 *q,
-				  const char *want, struct vd_qcow2_snapshot *found,
-				  const struct vd_open_args *args)
+int vd_qcow2_for_each_snapshot(struct vd_layer *layer, struct vd_qcow2 *q,
+			       int (*fn)(void *ctx, const struct vd_qcow2_snapshot *s,
+					 u64 off, u64 len),
+			       void *ctx, const struct vd_open_args *args)
 {
 	u64 off = q->h.snapshots_offset, buf_off = 0, buf_len = 0;
 	struct vd_qcow2_snapshot *s;
-	bool by_id = false, by_name = false;
 	u8 *buf;
 	u32 i;
 	int ret = 0;
@@ -128,7 +136,7 @@ static int vd_qcow2_find_snapshot(struct vd_layer *layer, struct vd_qcow2 *q,
 		ret = -ENOMEM;
 		goto out;
 	}
-	for (i = 0; i < q->h.nb_snapshots && !by_id; i++) {
+	for (i = 0; i < q->h.nb_snapshots && !ret; i++) {
 		size_t rec_len;
 
 		if (off >= q->file_size) {
@@ -150,24 +158,55 @@ static int vd_qcow2_find_snapshot(struct vd_layer *layer, struct vd_qcow2 *q,
 			ret = -EINVAL;
 			goto out;
 		}
-		if (!strcmp(s->id, want)) {
-			*found = *s;
-			by_id = true;
-		} else if (!by_name && !strcmp(s->name, want)) {
-			*found = *s;
-			by_name = true;
-		}
+		ret = fn(ctx, s, off, rec_len);
 		off += rec_len;
-	}
-	if (!by_id && !by_name) {
-		vd_msg_set(args->msg, "layer %u (%s): no snapshot with id or name '%s'",
-			   args->index, layer->path, want);
-		ret = -ENOENT;
+		cond_resched();
 	}
 out:
 	kfree(s);
 	kvfree(buf);
 	return ret;
+}
+
+struct vd_qcow2_find {
+	const char *want;
+	struct vd_qcow2_snapshot *found;
+	bool by_name;
+};
+
+static int vd_qcow2_find_one(void *ctx, const struct vd_qcow2_snapshot *s,
+			     u64 off, u64 len)
+{
+	struct vd_qcow2_find *f = ctx;
+
+	if (!strcmp(s->id, f->want)) {
+		*f->found = *s;
+		return 1;
+	}
+	if (!f->by_name && !strcmp(s->name, f->want)) {
+		*f->found = *s;
+		f->by_name = true;
+	}
+	return 0;
+}
+
+/* The snapshot named @want: by id if one has it, else by name (as qemu-img). */
+static int vd_qcow2_find_snapshot(struct vd_layer *layer, struct vd_qcow2 *q,
+				  const char *want, struct vd_qcow2_snapshot *found,
+				  const struct vd_open_args *args)
+{
+	struct vd_qcow2_find f = { .want = want, .found = found };
+	int ret;
+
+	ret = vd_qcow2_for_each_snapshot(layer, q, vd_qcow2_find_one, &f, args);
+	if (ret < 0)
+		return ret;
+	if (!ret && !f.by_name) {
+		vd_msg_set(args->msg, "layer %u (%s): no snapshot with id or name '%s'",
+			   args->index, layer->path, want);
+		return -ENOENT;
+	}
+	return 0;
 }
 
 static void vd_qcow2_free(struct vd_qcow2 *q)

@@ -33,9 +33,15 @@
  * claim every cluster would otherwise have a guest write walk billions of
  * them under alloc_lock.
  */
-#define VD_QCOW2_ALLOC_SCAN	(1U << 16)
+#define VD_QCOW2_ALLOC_SCAN	65536U
 /* Cluster buffers kept for copy-on-write, at most 8 or 4 MiB of them. */
 #define VD_QCOW2_SPARES		8
+
+/* A byte range of the file. */
+struct vd_qcow2_range {
+	u64 off;
+	u64 len;
+};
 
 struct vd_qcow2_free {
 	u64 off;	/* first byte (cluster aligned) */
@@ -60,6 +66,9 @@ struct vd_qcow2_free {
  *   slice_lock[]  hashed by L2 slice offset: the entries of a cached L2
  *                 slice while they are read or changed (16-byte extended
  *                 entries must not be seen half written)
+ *   @meta_seq     @meta and @nr_meta change only under @alloc_lock, in
+ *                 a write section of this seqcount; searches take no lock
+ *                 and retry (qcow2_meta.c)
  * Data I/O is never done under @meta_rwsem except zero-filling a new
  * table, so a flush waits for memory updates, not for guest data.
  *
@@ -102,6 +111,13 @@ struct vd_qcow2_free {
  * @zero_ok:       zeroing ahead is on (direct I/O files only); cleared for
  *                 good at the first failed zeroing write
  * @zero_wq:       woken when @zero_busy clears
+ * @meta:          sorted cluster indexes of the active L2 tables and the
+ *                 refcount blocks, for the overlap checks (qcow2_meta.c)
+ * @nr_meta:       entries in @meta
+ * @meta_cap:      room in @meta
+ * @snap:          the snapshot table and the snapshots' L1 tables: sorted,
+ *                 merged byte ranges, fixed while the layer is open
+ * @nr_snap:       entries in @snap
  */
 struct vd_qcow2_rw {
 	struct mutex flush_lock;	/* see above */
@@ -143,6 +159,13 @@ struct vd_qcow2_rw {
 	u64 zeroed_end;
 	bool zero_ok;
 	wait_queue_head_t zero_wq;
+
+	seqcount_t meta_seq;		/* see above */
+	u64 __rcu *meta;
+	u32 nr_meta;
+	u32 meta_cap;
+	struct vd_qcow2_range *snap;
+	u32 nr_snap;
 };
 
 /**
@@ -187,6 +210,11 @@ int vd_qcow2_slice_get(struct vd_layer *layer, u64 slice_off,
 int vd_qcow2_slice_lookup(struct vd_layer *layer, u64 slice_off,
 			  unsigned int flags, struct vd_mentry **out);
 
+int vd_qcow2_for_each_snapshot(struct vd_layer *layer, struct vd_qcow2 *q,
+			       int (*fn)(void *ctx, const struct vd_qcow2_snapshot *s,
+					 u64 off, u64 len),
+			       void *ctx, const struct vd_open_args *args);
+
 /* qcow2_alloc.c */
 int vd_qcow2_rw_open(struct vd_layer *layer, const struct vd_open_args *args);
 void vd_qcow2_rw_free(struct vd_qcow2 *q);
@@ -195,7 +223,12 @@ int vd_qcow2_alloc(struct vd_layer *layer, u64 want, u64 *off, u64 *got,
 int vd_qcow2_free_later(struct vd_layer *layer, u64 off, u64 len);
 int vd_qcow2_release_frees(struct vd_layer *layer,
 			   const struct vd_qcow2_free *frees, unsigned int nr);
+/* qcow2_meta.c */
 bool vd_qcow2_is_metadata(struct vd_qcow2 *q, u64 off, u64 len);
+int vd_qcow2_meta_add(struct vd_qcow2 *q, u64 off);
+void vd_qcow2_meta_del(struct vd_qcow2 *q, u64 off);
+int vd_qcow2_meta_init(struct vd_layer *layer, const struct vd_open_args *args);
+void vd_qcow2_meta_free(struct vd_qcow2_rw *rw);
 void vd_qcow2_mark_corrupt(struct vd_layer *layer, const char *why);
 
 /* qcow2_write.c */

@@ -46,22 +46,6 @@ void vd_qcow2_mark_corrupt(struct vd_layer *layer, const char *why)
 		       layer->path);
 }
 
-/* Does [@off, @off + @len) meet the header, the L1 or the refcount table? */
-bool vd_qcow2_is_metadata(struct vd_qcow2 *q, u64 off, u64 len)
-{
-	u64 end = off + len;
-
-	if (off < q->h.cluster_size)
-		return true;
-	if (off < q->l1_offset + (u64)q->l1_entries * 8 && q->l1_offset < end)
-		return true;
-	if (q->rw && off < q->rw->reftable_off +
-			   ((u64)q->rw->reftable_clusters << q->h.cluster_bits) &&
-	    q->rw->reftable_off < end)
-		return true;
-	return false;
-}
-
 /*
  * Where the refcount of cluster @c is: the slice of its refcount block
  * and the index in that slice.  *@e is NULL when the cluster has no
@@ -145,6 +129,8 @@ static int vd_qcow2_new_refblock(struct vd_layer *layer, u64 ri)
 
 	vd_qcow2_zero_wait(rw, b, b + q->h.cluster_size);
 	ret = vd_file_write_zeroes(layer->files[0], b, q->h.cluster_size);
+	if (!ret)
+		ret = vd_qcow2_meta_add(q, b);
 	if (ret)
 		return ret;
 	WRITE_ONCE(rw->file_end, rw->file_end + q->h.cluster_size);
@@ -339,6 +325,18 @@ int vd_qcow2_free_later(struct vd_layer *layer, u64 off, u64 len)
 	lockdep_assert_held(&rw->alloc_lock);
 	if (!len)
 		return 0;
+	/*
+	 * An entry read from the image named these clusters: never let it
+	 * free (and punch) the header or a table.  Tables vdisk itself moves
+	 * (an old refcount table, a copied L2) are no longer metadata here.
+	 */
+	if (vd_qcow2_is_metadata(q, start, end - start)) {
+		char why[96];
+
+		snprintf(why, sizeof(why), "freeing metadata at 0x%llx", start);
+		vd_qcow2_mark_corrupt(layer, why);
+		return -EIO;
+	}
 	last = rw->nr_frees ? &rw->frees[rw->nr_frees - 1] : NULL;
 	if (last && last->off + last->len == start) {
 		last->len += end - start;
@@ -489,6 +487,8 @@ int vd_qcow2_rw_open(struct vd_layer *layer, const struct vd_open_args *args)
 	if (!rw->l1_dirty || !rw->bounce)
 		return -ENOMEM;
 	ret = vd_qcow2_load_reftable(layer, q, args);
+	if (!ret)
+		ret = vd_qcow2_meta_init(layer, args);
 	if (ret)
 		return ret;
 
@@ -521,6 +521,7 @@ void vd_qcow2_rw_free(struct vd_qcow2 *q)
 	if (!rw)
 		return;
 	xa_destroy(&rw->inflight);
+	vd_qcow2_meta_free(rw);
 	while (rw->nr_spare)
 		kvfree(rw->spare[--rw->nr_spare]);
 	kvfree(rw->bounce);

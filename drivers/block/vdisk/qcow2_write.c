@@ -322,13 +322,18 @@ static int vd_qcow2_own_l2(struct vd_layer *layer, u64 l1_idx, u64 *l2_off)
 	} else {
 		ret = vd_file_write_zeroes(layer->files[0], new, cs);
 	}
+	if (!ret)
+		ret = vd_qcow2_meta_add(q, new);
 	if (ret)
 		goto err;	/* the new cluster leaks: harmless */
 	vd_mcache_drop(q->cache, layer, new, cs);
 	WRITE_ONCE(q->l1[l1_idx], new | VD_QCOW2_L1_COPIED);
 	__set_bit(l1_idx * 8 / 512, rw->l1_dirty);
-	if (old)
+	if (old) {
+		/* A snapshot's now: not among the active tables. */
+		vd_qcow2_meta_del(q, old);
 		vd_qcow2_free_later(layer, old, cs);
+	}
 out:
 	mutex_unlock(&rw->alloc_lock);
 	*l2_off = new;
@@ -779,8 +784,11 @@ static s64 vd_qcow2_write_sub(struct vd_layer *layer,
 		mask = ~0U;
 		new.raw = host | VD_QCOW2_OFLAG_COPIED;
 	}
-	ret = vd_qcow2_fill(layer, chain, from, to, w->pos, len, iter,
-			    host + (from - c0), fresh, false);
+	/* An owned entry read from the image may point at metadata. */
+	ret = vd_qcow2_check_target(layer, 0, host + (from - c0), to - from);
+	if (!ret)
+		ret = vd_qcow2_fill(layer, chain, from, to, w->pos, len, iter,
+				    host + (from - c0), fresh, false);
 	if (ret)
 		return ret;
 	alloc |= mask;

@@ -106,6 +106,12 @@ t_sum() {
 	md5sum "$1" | cut -d' ' -f1
 }
 
+# t_region_sum FILE OFF LEN: a checksum of bytes [OFF, OFF + LEN) of FILE
+t_region_sum() {
+	dd if="$1" iflag=skip_bytes,count_bytes skip="$2" count="$3" bs=64k status=none |
+		md5sum | cut -d' ' -f1
+}
+
 # expect_eq WHAT GOT WANT
 expect_eq() {
 	[ "$2" = "$3" ] || fail "$1: got '$2', want '$3'"

@@ -35,12 +35,6 @@ t_detach "$dev"
 log "ok refcounts claiming 2^32 clusters: writes allocate at the end of the file"
 
 # ---- finding 2: guest writes never land on, free or punch metadata ----
-# region_sum IMG OFF LEN: checksum of bytes [OFF, OFF + LEN) of IMG
-region_sum() {
-	dd if="$1" iflag=skip_bytes,count_bytes skip="$2" count="$3" bs=64k status=none |
-		md5sum | cut -d' ' -f1
-}
-
 # aimed KIND CREATE-OPTS DD-ARGS: an image whose entry of guest cluster 1
 # is aimed at metadata (qcow2_hostile.py KIND); the write DD-ARGS (of ./blk
 # or ./clu) to /dev/vdN must leave that metadata as it was and the image
@@ -51,7 +45,7 @@ aimed() {
 	qemu-img create -q -f qcow2 -o "$opts" a.qcow2 16M
 	qemu-io -f qcow2 -c 'write -P 0x11 0 64k' -c 'write -P 0x22 128k 64k' a.qcow2 >/dev/null
 	read -r prot_off prot_len < <(python3 "$gen" "$kind" a.qcow2)
-	before=$(region_sum a.qcow2 "$prot_off" "$prot_len")
+	before=$(t_region_sum a.qcow2 "$prot_off" "$prot_len")
 	dev=$(t_attach a.qcow2)
 	# shellcheck disable=SC2086
 	dd of="$dev" oflag=direct conv=notrunc status=none $dd_args 2>err || rc=$?
@@ -62,7 +56,7 @@ aimed() {
 			fail "$kind: the write was not refused with EIO (exit $rc: $(cat err))" ;;
 	esac
 	expect_eq "$kind: the metadata at $prot_off (+$prot_len)" \
-		"$(region_sum a.qcow2 "$prot_off" "$prot_len")" "$before"
+		"$(t_region_sum a.qcow2 "$prot_off" "$prot_len")" "$before"
 	qemu-img info --output=json a.qcow2 | grep -q '"corrupt": true' ||
 		fail "$kind: the image is not marked corrupt"
 	dmesg | tail -5 | grep -q "corrupt" || fail "$kind: no kernel message naming the corruption"

@@ -47,6 +47,7 @@ static void vd_vmdk_free(struct vd_vmdk *v)
 		return;
 	for (i = 0; i < v->nr_ext; i++) {
 		vd_decomp_pool_destroy(v->ext[i].decomp);
+		vd_vmdk_meta_free(&v->ext[i]);
 		kvfree(v->ext[i].gd);
 		kvfree(v->ext[i].rgd);
 		kfree(v->ext[i].frees);
@@ -409,8 +410,8 @@ struct vd_vmdk_ext *vd_vmdk_find(struct vd_vmdk *v, u64 pos)
  * except under VD_MAP_NOWAIT: -EAGAIN, and the blocking retry reports it.
  */
 static int vd_vmdk_entry(struct vd_layer *layer, struct vd_vmdk_ext *e,
-			 const u8 *slice, unsigned int i, unsigned int flags,
-			 u32 *kind, u64 *host)
+			 u64 slice_off, const u8 *slice, unsigned int i,
+			 unsigned int flags, u32 *kind, u64 *host)
 {
 	char text[160];
 	struct vd_msg msg = { .buf = text, .len = sizeof(text) };
@@ -420,6 +421,14 @@ static int vd_vmdk_entry(struct vd_layer *layer, struct vd_vmdk_ext *e,
 	if (vd_vmdk_gt_entry(&e->h, ent, READ_ONCE(e->file_size), kind, host, &msg))
 		return flags & VD_MAP_NOWAIT ? -EAGAIN :
 		       vd_vmdk_corrupt(layer, text, -EIO);
+	if (*kind == VD_VMDK_GRAIN_DATA &&
+	    vd_vmdk_grain_check(e, slice_off, *host, &msg)) {
+		if (flags & VD_MAP_NOWAIT)
+			return -EAGAIN;
+		/* Writable (only those are checked): stop writing it. */
+		vd_layer_broken(layer, text);
+		return -EIO;
+	}
 	return 0;
 }
 
@@ -475,7 +484,7 @@ static int vd_vmdk_map_sparse(struct vd_layer *layer, struct vd_vmdk *v,
 		return ret;
 	}
 	i = gte_idx & (nr - 1);
-	ret = vd_vmdk_entry(layer, e, me->data, i, flags, &kind, &host);
+	ret = vd_vmdk_entry(layer, e, slice_off, me->data, i, flags, &kind, &host);
 	if (ret)
 		goto out;
 	ext->kind = vd_vmdk_ext_kind(kind);
@@ -488,7 +497,7 @@ static int vd_vmdk_map_sparse(struct vd_layer *layer, struct vd_vmdk *v,
 		 */
 		ext->kind = VD_EXT_FORMAT;
 		while (ext->len < len && ++i < nr) {
-			ret = vd_vmdk_entry(layer, e, me->data, i, flags, &kind, &host);
+			ret = vd_vmdk_entry(layer, e, slice_off, me->data, i, flags, &kind, &host);
 			if (ret || vd_vmdk_ext_kind(kind) == VD_EXT_DATA)
 				break;
 			ext->len += min(gs, len - ext->len);
@@ -504,7 +513,7 @@ static int vd_vmdk_map_sparse(struct vd_layer *layer, struct vd_vmdk *v,
 	next_host = host + gs;
 	/* Extend over following grains of the slice in the same state. */
 	while (ext->len < len && ++i < nr) {
-		ret = vd_vmdk_entry(layer, e, me->data, i, flags, &kind, &host);
+		ret = vd_vmdk_entry(layer, e, slice_off, me->data, i, flags, &kind, &host);
 		if (ret)
 			break;
 		if (vd_vmdk_ext_kind(kind) != ext->kind ||

@@ -9,7 +9,9 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
+#include <linux/seqlock.h>
 #include <linux/wait.h>
+#include <linux/xarray.h>
 
 #include "vd_vmdk.h"
 #include "vdisk.h"
@@ -56,6 +58,16 @@ struct vd_vmdk_free {
  *             writes land inside the file: a direct write past the end
  *             of an xfs file drains every write in flight first.  The
  *             rest is cut off at a clean close.
+ * @open_end:  writable SPARSE: @file_size at open (vmdk_meta.c)
+ * @own_slices: writable SPARSE: sectors of the grain table slices the
+ *             driver has changed or created: entries there past
+ *             @open_end are grains it appended
+ * @gts_seq:   @gts and @nr_gts change under @lock in a write section of
+ *             this seqcount; the overlap check reads them without a lock
+ * @gts:       writable SPARSE: sorted sectors of every grain table, of
+ *             both directories (NULL: no overlap checks, read-only)
+ * @nr_gts:    entries in @gts
+ * @gts_cap:   room in @gts: one per entry of each directory
  */
 struct vd_vmdk_ext {
 	u64 start;
@@ -77,6 +89,13 @@ struct vd_vmdk_ext {
 	struct vd_vmdk_free *frees;
 	unsigned int nr_frees;
 	u64 reserved_end;
+
+	u64 open_end;
+	struct xarray own_slices;
+	seqcount_t gts_seq;		/* see @gts_seq above */
+	u32 *gts;
+	u32 nr_gts;
+	u32 gts_cap;
 };
 
 /**
@@ -124,6 +143,14 @@ extern const struct vd_format_ops vd_vmdk_ops;
 
 /* vmdk.c */
 int vd_vmdk_corrupt(struct vd_layer *layer, const char *what, int err);
+
+/* vmdk_meta.c */
+int vd_vmdk_grain_check(struct vd_vmdk_ext *e, u64 slice_off, u64 host,
+			struct vd_msg *msg);
+int vd_vmdk_own_slice(struct vd_vmdk_ext *e, u64 slice_off, const void *slice);
+int vd_vmdk_meta_add_gt(struct vd_vmdk_ext *e, u32 sector);
+int vd_vmdk_meta_init(struct vd_vmdk_ext *e);
+void vd_vmdk_meta_free(struct vd_vmdk_ext *e);
 struct vd_vmdk_ext *vd_vmdk_find(struct vd_vmdk *v, u64 pos);
 int vd_vmdk_read_desc(struct vd_layer *layer, struct vd_vmdk *v,
 		      bool need_extents, const struct vd_open_args *args);

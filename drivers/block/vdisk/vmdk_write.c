@@ -103,9 +103,11 @@ int vd_vmdk_write_init(struct vd_layer *layer, struct vd_vmdk *v,
 		if (e->type == VD_VMDK_EXT_SPARSE)
 			layer->discard_granularity = max_t(u64, layer->discard_granularity,
 							   1ULL << e->h.grain_bits);
-		if (e->type != VD_VMDK_EXT_SPARSE || !e->h.rgd_offset)
+		if (e->type != VD_VMDK_EXT_SPARSE)
 			continue;
-		ret = vd_vmdk_load_rgd(layer, e, i + 1, args);
+		ret = e->h.rgd_offset ? vd_vmdk_load_rgd(layer, e, i + 1, args) : 0;
+		if (!ret)
+			ret = vd_vmdk_meta_init(e);
 		if (ret)
 			return ret;
 	}
@@ -212,13 +214,21 @@ static int vd_vmdk_get_gte(struct vd_layer *layer, struct vd_vmdk *v,
 static int vd_vmdk_set_gte(struct vd_layer *layer, struct vd_vmdk *v,
 			   struct vd_vmdk_ext *e, u32 gt, u64 gte_idx, u32 ent)
 {
-	__le32 *slot;
+	u64 slice_off = vd_vmdk_slice_off(e, gt, gte_idx);
 	struct vd_mentry *me;
+	__le32 *slot;
+	int ret;
 
-	me = vd_mcache_get(v->cache, e, layer->files[e->file],
-			   vd_vmdk_slice_off(e, gt, gte_idx), e->slice_bytes);
+	me = vd_mcache_get(v->cache, e, layer->files[e->file], slice_off, e->slice_bytes);
 	if (IS_ERR(me))
 		return PTR_ERR(me) == -ENODATA ? -EIO : PTR_ERR(me);
+	ret = vd_vmdk_own_slice(e, slice_off, me->data);
+	if (ret) {
+		if (ret == -EIO)
+			vd_layer_broken(layer, "grain table entry past the file's end at open");
+		vd_mcache_put(v->cache, me);
+		return ret;
+	}
 	slot = (__le32 *)me->data + (gte_idx & ((1U << e->slice_entries_bits) - 1));
 	WRITE_ONCE(*slot, cpu_to_le32(ent));
 	if (vd_mcache_set_dirty(v->cache, me))
@@ -317,6 +327,10 @@ static int vd_vmdk_ensure_gt(struct vd_layer *layer, struct vd_vmdk_ext *e,
 			ret = vd_file_write(file, zero, gt_bytes, roff);
 	}
 	kvfree(zero);
+	if (!ret)
+		ret = vd_vmdk_meta_add_gt(e, off >> 9);
+	if (!ret && e->rgd)
+		ret = vd_vmdk_meta_add_gt(e, roff >> 9);
 	if (ret)
 		return ret;
 	if (e->rgd)
@@ -377,6 +391,30 @@ static void vd_vmdk_busy_drop(struct vd_vmdk *v, struct vd_vmdk_busy *b)
 
 /* --- allocating writes --------------------------------------------------- */
 
+/*
+ * Decode entry @ent of grain @gte_idx of table @gt and check it (a data
+ * grain on metadata, or past the end of the file at open): a bad one
+ * stops writes to the layer.
+ */
+static int vd_vmdk_grain_entry(struct vd_layer *layer, struct vd_vmdk_ext *e,
+			       u32 gt, u64 gte_idx, u32 ent, u32 *kind, u64 *host)
+{
+	char text[160] = "grain table entry outside the file";
+	struct vd_msg msg = { .buf = text, .len = sizeof(text) };
+
+	if (vd_vmdk_gt_entry(&e->h, ent, READ_ONCE(e->file_size), kind, host, NULL)) {
+		vd_layer_broken(layer, text);
+		return -EIO;
+	}
+	text[0] = '\0';
+	if (*kind == VD_VMDK_GRAIN_DATA &&
+	    vd_vmdk_grain_check(e, vd_vmdk_slice_off(e, gt, gte_idx), *host, &msg)) {
+		vd_layer_broken(layer, text);
+		return -EIO;
+	}
+	return 0;
+}
+
 /* Grain @grain's entry (kind and host offset), checked against the file. */
 static int vd_vmdk_grain_state(struct vd_layer *layer, struct vd_vmdk *v,
 			       struct vd_vmdk_ext *e, u64 grain, u32 *kind, u64 *host)
@@ -390,11 +428,7 @@ static int vd_vmdk_grain_state(struct vd_layer *layer, struct vd_vmdk *v,
 		if (ret)
 			return ret;
 	}
-	if (vd_vmdk_gt_entry(&e->h, ent, READ_ONCE(e->file_size), kind, host, NULL)) {
-		vd_layer_broken(layer, "grain table entry outside the file");
-		return -EIO;
-	}
-	return 0;
+	return vd_vmdk_grain_entry(layer, e, gt, gte_idx, ent, kind, host);
 }
 
 /* Point grains @grain.. (@n of them, one grain table) at @host..; e->lock. */
@@ -742,12 +776,9 @@ static int vd_vmdk_discard_grain(struct vd_layer *layer, struct vd_vmdk *v,
 		if (ret)
 			goto out;
 	}
-	ret = vd_vmdk_gt_entry(&e->h, ent, READ_ONCE(e->file_size), &kind, &host, NULL);
-	if (ret) {
-		vd_layer_broken(layer, "grain table entry outside the file");
-		ret = -EIO;
+	ret = vd_vmdk_grain_entry(layer, e, gt, gte_idx, ent, &kind, &host);
+	if (ret)
 		goto out;
-	}
 	want = zero ? VD_VMDK_GTE_ZEROED : VD_VMDK_GTE_UNALLOCATED;
 	if ((zero && kind == VD_VMDK_GRAIN_ZERO) ||
 	    (!zero && kind == VD_VMDK_GRAIN_UNALLOCATED))

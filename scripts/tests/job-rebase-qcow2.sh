@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # desc: the seed's rebase: disk-c (empty, on disk-b = disk-a + file B) rebased online onto disk-a (DEV, then IMAGE form on the seed's cp -p recipe): compare = disk-b, backing disk-a, check clean, du ~ file B, same as qemu-img rebase
+# tier: full - in make check: rebase: vdattach-jobs (DEV and IMAGE forms) and fmt-jobs; job-power-cut cuts rebases
 . "$(dirname "$0")/lib.sh"
 cd "$T_DIR"
 

@@ -65,7 +65,8 @@ create() {
 	echo "$img"
 }
 
-# make check: each option value once; check-full: every combination
+# make check: the extremes (512 B and 2 MiB clusters, v2 and v3, extended
+# L2, full preallocation); check-full: every combination
 if t_full; then
 	CONFIGS="compat=0.10,cluster_size=512 compat=0.10,cluster_size=4k
 		compat=0.10,cluster_size=64k compat=0.10,cluster_size=2M
@@ -75,10 +76,8 @@ if t_full; then
 		extended_l2=on,cluster_size=2M preallocation=metadata
 		preallocation=falloc preallocation=full"
 else
-	CONFIGS="compat=0.10,cluster_size=512 compat=0.10,cluster_size=64k
-		compat=1.1,cluster_size=4k compat=1.1,cluster_size=2M
-		extended_l2=on,cluster_size=16k extended_l2=on,cluster_size=2M
-		preallocation=metadata preallocation=full"
+	CONFIGS="compat=0.10,cluster_size=512 compat=1.1,cluster_size=2M
+		extended_l2=on,cluster_size=16k preallocation=full"
 fi
 for opts in $CONFIGS; do
 	img=$(create "$(echo "$opts" | tr ',=' '-_')" "$opts")
@@ -96,6 +95,7 @@ for ct in zlib zstd; do
 	rm -f "$img"
 done
 # compressed clusters next to plain ones, and 2 MiB compressed clusters
+t_full || { log "$n images read identical to qemu-img convert"; exit 0; }
 img=$(create "mixed" "cluster_size=2M")
 qemu-io -f qcow2 -c 'write -c -P 0x5a 8m 2m' -c 'write -c -P 0x6b 16m 2m' "$img" >/dev/null
 qemu-io -f raw -c 'write -P 0x5a 8m 2m' -c 'write -P 0x6b 16m 2m' "$T_DIR/fill.raw" >/dev/null

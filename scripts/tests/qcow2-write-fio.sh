@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
 # desc: qcow2 writes (4k/64k/2M clusters, extended L2, with/without backing) at QD16 from 2 jobs: fio crc32c verify reads back every block, qemu-img check clean
-# tier: full - in make check: qcow2 writes: qcow2-write-compare writes the same configurations and compares them with qemu-img
 # qcow2-write-compare.sh sources this file: the same writes through
 # vdisk and through loop on a raw file, then qemu-img compare.
 . "$(dirname "$0")/lib.sh"

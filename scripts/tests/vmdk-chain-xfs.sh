@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # desc: the seed's vmdk chain base_os_gold <- dept_dev <- user_alice (qemu-img create -b -F vmdk): xfs made and files written through vdisk on each level; qemu-img check/info --backing-chain right, contents per level, read by qemu-nbd too
+# tier: full - in make check: vmdk chains: vmdk-read (deltas), vdattach-jobs (gold->dept->user); writes: vmdk-write, vmdk-discard
 . "$(dirname "$0")/lib.sh"
 cd "$T_DIR"
 

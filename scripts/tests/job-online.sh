@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# desc: commit (raw device) and rebase (mounted xfs) while fio writes and verifies: fio passes during and after (reattached), images check clean, device md5 = qemu-img's view; commit throughput under fio
+# desc: commit (raw device) and, in check-full, rebase (mounted xfs) while fio writes and verifies: fio passes during and after (reattached), images check clean, device md5 = qemu-img's view; commit throughput under fio
 . "$(dirname "$0")/lib.sh"
 cd "$T_DIR"
 
@@ -108,6 +108,10 @@ fio_pass "$dev" "$LAST_SEED" --verify_only >fio.out 2>&1 || { cat fio.out; fail 
 t_detach "$dev"
 log "ok commit under fio"
 rm -f ./*.qcow2
+
+# make check stops here: online commit above; rebases of an attached
+# device in vdattach-jobs and fmt-jobs, cut in job-power-cut
+t_full || exit 0
 
 # ---- 2. rebase under a mounted xfs: disk-c (on disk-b on disk-a) onto disk-a ----
 OFF1=0

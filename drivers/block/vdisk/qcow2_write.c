@@ -766,6 +766,10 @@ static s64 vd_qcow2_write_sub(struct vd_layer *layer,
 		from = c0 + ((u64)__ffs(mask) << sc_bits);
 		to = c0 + ((u64)(__fls(mask) + 1) << sc_bits);
 		new.raw = l2e.raw;
+		/* An owned entry read from the image may point at metadata. */
+		ret = vd_qcow2_check_target(layer, 0, host + (from - c0), to - from);
+		if (ret)
+			return ret;
 	} else if (!host && !vd_qcow2_l2e_compressed(&l2e)) {
 		ret = vd_qcow2_alloc_run(layer, 1, &host, &got, &fresh,
 					 mask != ~0U);
@@ -784,11 +788,8 @@ static s64 vd_qcow2_write_sub(struct vd_layer *layer,
 		mask = ~0U;
 		new.raw = host | VD_QCOW2_OFLAG_COPIED;
 	}
-	/* An owned entry read from the image may point at metadata. */
-	ret = vd_qcow2_check_target(layer, 0, host + (from - c0), to - from);
-	if (!ret)
-		ret = vd_qcow2_fill(layer, chain, from, to, w->pos, len, iter,
-				    host + (from - c0), fresh, false);
+	ret = vd_qcow2_fill(layer, chain, from, to, w->pos, len, iter,
+			    host + (from - c0), fresh, false);
 	if (ret)
 		return ret;
 	alloc |= mask;

@@ -122,7 +122,7 @@ static void vd_dev_setup(struct kunit *test, bool writable)
 	if (ret) {
 		fx->vd = NULL;
 		vd_chain_free(chain);
-		vd_mcache_destroy(cache);
+		vd_mcache_unpin(cache);
 		KUNIT_FAIL_AND_ABORT(test, "vd_device_create: %d %s", ret, msgbuf);
 	}
 	KUNIT_EXPECT_EQ(test, get_capacity(fx->vd->disk), VD_DEV_SIZE >> SECTOR_SHIFT);

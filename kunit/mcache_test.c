@@ -69,7 +69,7 @@ static void vd_mcache_fills_every_shard(struct kunit *test)
 
 	KUNIT_ASSERT_NOT_NULL(test, cache);
 	if (!file) {
-		vd_mcache_destroy(cache);
+		vd_mcache_unpin(cache);
 		return;
 	}
 	for (i = 0; i < VD_MC_SLICES; i++) {
@@ -101,7 +101,7 @@ static void vd_mcache_fills_every_shard(struct kunit *test)
 	vd_mcache_forget(cache, &owner);
 	vd_mcache_get_stats(cache, &st);
 	KUNIT_EXPECT_EQ(test, st.entries, 0);
-	vd_mcache_destroy(cache);
+	vd_mcache_unpin(cache);
 	fput(file);
 }
 
@@ -115,7 +115,7 @@ static void vd_mcache_read_past_eof(struct kunit *test)
 
 	KUNIT_ASSERT_NOT_NULL(test, cache);
 	if (!file) {
-		vd_mcache_destroy(cache);
+		vd_mcache_unpin(cache);
 		return;
 	}
 	e = vd_mcache_get(cache, &owner, file,
@@ -124,7 +124,7 @@ static void vd_mcache_read_past_eof(struct kunit *test)
 	/* a failed load is not cached: the next lookup reads again */
 	vd_mcache_get_stats(cache, &st);
 	KUNIT_EXPECT_EQ(test, st.entries, 0);
-	vd_mcache_destroy(cache);
+	vd_mcache_unpin(cache);
 	fput(file);
 }
 
@@ -146,7 +146,7 @@ static void vd_mcache_peek_cached_only(struct kunit *test)
 
 	KUNIT_ASSERT_NOT_NULL(test, cache);
 	if (!file) {
-		vd_mcache_destroy(cache);
+		vd_mcache_unpin(cache);
 		return;
 	}
 	KUNIT_EXPECT_NULL(test, vd_mcache_peek(cache, &owner, 0));
@@ -185,7 +185,7 @@ static void vd_mcache_peek_cached_only(struct kunit *test)
 	e = vd_mcache_get(cache, &owner, file, eof, VD_MCACHE_SLICE);
 	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(e), -ENODATA);
 	KUNIT_EXPECT_NULL(test, vd_mcache_peek(cache, &owner, eof));
-	vd_mcache_destroy(cache);
+	vd_mcache_unpin(cache);
 	fput(file);
 }
 

@@ -8,9 +8,11 @@
  * queue frozen (see vdisk.h).
  */
 #include <linux/file.h>
+#include <linux/mm.h>
 #include <linux/namei.h>
 #include <linux/pagemap.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 #include <linux/stat.h>
 
 #include "vdisk.h"
@@ -242,31 +244,56 @@ void vd_chain_free(struct vd_chain *chain)
 	kfree(chain);
 }
 
+/* One file of a stack, for vd_chain_check_distinct(). */
+struct vd_chain_file {
+	const struct inode *inode;
+	unsigned int level;
+};
+
+static int vd_chain_file_cmp(const void *a, const void *b)
+{
+	const struct vd_chain_file *fa = a, *fb = b;
+
+	if (fa->inode != fb->inode)
+		return fa->inode < fb->inode ? -1 : 1;
+	return fa->level < fb->level ? -1 : fa->level > fb->level;
+}
+
 /*
  * The same file twice in one stack is a loop in the backing chain (or a
- * layer reading its own writes as its backing): refuse it.
+ * layer reading its own writes as its backing): refuse it.  A stack may
+ * hold 64 layers of 4097 files each, so sort them rather than compare
+ * every pair.
  */
 int vd_chain_check_distinct(const struct vd_chain *chain, struct vd_msg *msg)
 {
-	unsigned int a, b, fa, fb;
+	struct vd_chain_file *f;
+	unsigned int l, i, n = 0;
+	int ret = 0;
 
-	for (a = 0; a < chain->nr; a++) {
-		const struct vd_layer *la = chain->layer[a];
-
-		for (b = a; b < chain->nr; b++) {
-			const struct vd_layer *lb = chain->layer[b];
-
-			for (fa = 0; fa < la->nr_files; fa++) {
-				for (fb = a == b ? fa + 1 : 0; fb < lb->nr_files; fb++) {
-					if (file_inode(la->files[fa]) !=
-					    file_inode(lb->files[fb]))
-						continue;
-					vd_msg_set(msg, "layers %u and %u: same file %s",
-						   a, b, la->path);
-					return -ELOOP;
-				}
-			}
-		}
+	for (l = 0; l < chain->nr; l++)
+		n += chain->layer[l]->nr_files;
+	if (n < 2)
+		return 0;
+	f = kvmalloc_array(n, sizeof(*f), GFP_KERNEL);
+	if (!f)
+		return -ENOMEM;
+	n = 0;
+	for (l = 0; l < chain->nr; l++)
+		for (i = 0; i < chain->layer[l]->nr_files; i++)
+			f[n++] = (struct vd_chain_file) {
+				.inode = file_inode(chain->layer[l]->files[i]),
+				.level = l,
+			};
+	sort(f, n, sizeof(*f), vd_chain_file_cmp, NULL);
+	for (i = 1; i < n; i++) {
+		if (f[i].inode != f[i - 1].inode)
+			continue;
+		vd_msg_set(msg, "layers %u and %u: same file %s", f[i - 1].level,
+			   f[i].level, chain->layer[f[i - 1].level]->path);
+		ret = -ELOOP;
+		break;
 	}
-	return 0;
+	kvfree(f);
+	return ret;
 }

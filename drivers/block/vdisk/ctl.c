@@ -306,7 +306,7 @@ out:
 		pr_warn_ratelimited("attach failed: %s (%d)\n", msgbuf, ret);
 		vd_copy_msg_out(a.msg, a.msg_size, msgbuf);
 	}
-	vd_mcache_destroy(cache);
+	vd_mcache_unpin(cache);
 	kfree(msgbuf);
 	return ret;
 }

@@ -100,7 +100,7 @@ static void vd_device_destroy(struct vd_device *vd)
 	del_gendisk(vd->disk);		/* drains all I/O */
 	vd_chain_free(vd->chain);
 	vd->chain = NULL;
-	vd_mcache_destroy(vd->mcache);	/* after the layers: they use it */
+	vd_mcache_unpin(vd->mcache);	/* a job's layers may still pin it */
 	vd->mcache = NULL;
 	blk_mq_free_tag_set(&vd->tag_set);
 	put_disk(vd->disk);

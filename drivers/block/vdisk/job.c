@@ -10,10 +10,18 @@
  * the device goes.
  *
  * Lifetime: the device owns its last job (vd_device.job, one reference);
- * status and cancel take a reference of their own while they look at it.
- * The thread holds none: the device waits for the thread (vd_job_stop())
+ * cancel takes a reference of its own while it waits for the thread, and
+ * status copies the job's state under the device's lock without one.  The
+ * thread holds none: the device waits for the thread (vd_job_stop())
  * before it lets go of the job.  The thread holds a reference on the
- * module, so the driver cannot be unloaded under a running job.
+ * module, so the driver cannot be unloaded under a running job.  A job's
+ * layers pin the device's metadata cache, so whoever drops the last
+ * reference, before or after a detach, closes them against a live cache.
+ *
+ * JOB_START opens the job's files without vd_ctl_mutex (an open may block
+ * on a stalled network filesystem), holding a reference on the device and
+ * its cache meanwhile, and checks the device again under the mutex before
+ * the job starts.
  */
 #include <linux/file.h>
 #include <linux/kthread.h>
@@ -22,6 +30,7 @@
 #include <linux/uaccess.h>
 
 #include "job.h"
+#include "mcache.h"
 #include "vd_abi.h"
 #include "vd_probe.h"
 
@@ -208,12 +217,52 @@ static bool vd_layer_same_files(const struct vd_layer *a,
 	return true;
 }
 
+/*
+ * Open the files a job is given (the base's writable instance for a
+ * commit, the new backing layers for a rebase).  Runs without
+ * vd_ctl_mutex: opening a file may block (a stalled network filesystem)
+ * and must not stall every other device's attach, detach and status.
+ * @cache is the device's metadata cache, pinned by the caller.
+ */
+static int vd_job_open_layers(struct vd_job *job,
+			      const struct vdisk_job_start *j, bool dio,
+			      struct vd_mcache *cache, struct vd_msg *msg)
+{
+	const void __user *specs = u64_to_user_ptr(j->layers);
+	struct vd_layer *layer;
+	struct vd_chain *nb;
+	unsigned int i;
+
+	if (j->type == VDISK_JOB_COMMIT) {
+		layer = vd_layer_from_user(specs, 0, j->layer_spec_size,
+					   j->base_level, true, dio, cache, msg);
+		if (IS_ERR(layer))
+			return PTR_ERR(layer);
+		job->target = layer;
+		return 0;
+	}
+	nb = vd_chain_alloc(j->nr_layers);
+	if (!nb)
+		return -ENOMEM;
+	job->new_backing = nb;
+	for (i = 0; i < j->nr_layers; i++) {
+		layer = vd_layer_from_user(specs, i, j->layer_spec_size, i + 1,
+					   false, dio, cache, msg);
+		if (IS_ERR(layer))
+			return PTR_ERR(layer);
+		nb->layer[i] = layer;
+		cond_resched();
+	}
+	return 0;
+}
+
 static int vd_job_prepare_commit(struct vd_device *vd, struct vd_job *job,
 				 const struct vdisk_job_start *j,
 				 struct vd_msg *msg)
 {
 	const struct vd_chain *chain = vd->chain;
-	struct vd_layer *top = vd_chain_top(chain), *old, *target;
+	struct vd_layer *top = vd_chain_top(chain), *old;
+	struct vd_layer *target = job->target;
 
 	if (j->base_level >= chain->nr) {
 		vd_msg_set(msg, "commit: base_level %u, but the stack of vd%d has %u layer%s",
@@ -222,13 +271,6 @@ static int vd_job_prepare_commit(struct vd_device *vd, struct vd_job *job,
 		return -EINVAL;
 	}
 	old = chain->layer[j->base_level];
-	target = vd_layer_from_user(u64_to_user_ptr(j->layers), 0,
-				    j->layer_spec_size, j->base_level, true,
-				    !(vd->flags & VDISK_ATTACH_NO_DIO),
-				    vd->mcache, msg);
-	if (IS_ERR(target))
-		return PTR_ERR(target);
-	job->target = target;
 	if (target->ops != old->ops || !vd_layer_same_files(target, old)) {
 		vd_msg_set(msg, "commit: the file given is not layer %u of vd%d (%s)",
 			   j->base_level, vd->index, old->path);
@@ -253,7 +295,7 @@ static int vd_job_prepare_rebase(struct vd_device *vd, struct vd_job *job,
 				 struct vd_msg *msg)
 {
 	struct vd_layer *top = vd_chain_top(vd->chain);
-	struct vd_chain *nb, *check;
+	struct vd_chain *nb = job->new_backing, *check;
 	unsigned int i;
 	int ret;
 
@@ -262,21 +304,6 @@ static int vd_job_prepare_rebase(struct vd_device *vd, struct vd_job *job,
 		vd_msg_set(msg, "rebase: %s (%s) cannot deallocate clusters for --dedup",
 			   top->path, vd_format_name(top->ops->format));
 		return -EOPNOTSUPP;
-	}
-	nb = vd_chain_alloc(j->nr_layers);
-	if (!nb)
-		return -ENOMEM;
-	job->new_backing = nb;
-	for (i = 0; i < j->nr_layers; i++) {
-		struct vd_layer *layer;
-
-		layer = vd_layer_from_user(u64_to_user_ptr(j->layers), i,
-					   j->layer_spec_size, i + 1, false,
-					   !(vd->flags & VDISK_ATTACH_NO_DIO),
-					   vd->mcache, msg);
-		if (IS_ERR(layer))
-			return PTR_ERR(layer);
-		nb->layer[i] = layer;
 	}
 	if (!j->nr_layers && *job->backing_name) {
 		vd_msg_set(msg, "rebase: a backing name but no backing layers");
@@ -299,9 +326,12 @@ static int vd_job_prepare_rebase(struct vd_device *vd, struct vd_job *job,
 	return ret;
 }
 
-/* Everything that can refuse the job; @vd_ctl_mutex held. */
-static int vd_job_prepare(struct vd_device *vd, struct vd_job *job,
-			  const struct vdisk_job_start *j, struct vd_msg *msg)
+/*
+ * What the device's state can refuse, before any file is opened and again
+ * before the job starts; @vd_ctl_mutex held.
+ */
+static int vd_job_check_device(struct vd_device *vd, struct vd_job *job,
+			       struct vd_msg *msg)
 {
 	struct vd_layer *top;
 	bool busy, live;
@@ -331,6 +361,17 @@ static int vd_job_prepare(struct vd_device *vd, struct vd_job *job,
 			   top->path, vd_format_name(top->ops->format));
 		return -EOPNOTSUPP;
 	}
+	return 0;
+}
+
+/* Everything that can refuse the job once its files are open; @vd_ctl_mutex held. */
+static int vd_job_prepare(struct vd_device *vd, struct vd_job *job,
+			  const struct vdisk_job_start *j, struct vd_msg *msg)
+{
+	int ret = vd_job_check_device(vd, job, msg);
+
+	if (ret)
+		return ret;
 	if (j->type == VDISK_JOB_COMMIT)
 		return vd_job_prepare_commit(vd, job, j, msg);
 	return vd_job_prepare_rebase(vd, job, j, msg);
@@ -406,12 +447,36 @@ static struct vd_job *vd_job_alloc(const struct vdisk_job_start *j)
 	return job;
 }
 
+/* Check again and start the job whose files are open; @vd_ctl_mutex held. */
+static int vd_job_start_locked(struct vd_device *vd, struct vd_job *job,
+			       const struct vdisk_job_start *j, struct vd_msg *msg)
+{
+	int ret;
+
+	if (vd_device_find(j->index, false) != vd) {
+		vd_msg_set(msg, "vd%d was detached meanwhile", j->index);
+		return -ENXIO;
+	}
+	job->vd = vd;
+	ret = vd_job_prepare(vd, job, j, msg);
+	if (!ret)
+		ret = vd_job_launch(vd, job);
+	if (!ret)
+		pr_info("vd%d: %s %llu started%s%s\n", vd->index,
+			vd_job_name(j->type), job->id,
+			job->backing_name ? ", backing file " : "",
+			job->backing_name ?: "");
+	return ret;
+}
+
 long vd_ioc_job_start(void __user *argp)
 {
 	struct vd_msg msg = { };
+	struct vd_mcache *cache = NULL;
 	struct vdisk_job_start j;
-	struct vd_device *vd;
+	struct vd_device *vd = NULL;
 	struct vd_job *job = NULL;
+	bool dio = false;
 	char *msgbuf;
 	int ret;
 
@@ -443,25 +508,53 @@ long vd_ioc_job_start(void __user *argp)
 		}
 	}
 
+	/*
+	 * Hold the device and its metadata cache while the job's files are
+	 * opened without vd_ctl_mutex; everything is checked again after.
+	 */
 	mutex_lock(&vd_ctl_mutex);
 	vd = vd_device_find(j.index, false);
 	if (!vd) {
 		vd_msg_set(&msg, "no device vd%d", j.index);
 		ret = -ENXIO;
 	} else {
-		job->vd = vd;
-		ret = vd_job_prepare(vd, job, &j, &msg);
-		if (!ret)
-			ret = vd_job_launch(vd, job);
+		ret = vd_job_check_device(vd, job, &msg);
+		/*
+		 * One start at a time per device: a refused commit closes a
+		 * writable instance of the base, which must not happen under
+		 * a job that writes it.
+		 */
+		if (!ret && vd->job_starting) {
+			vd_msg_set(&msg, "a job is being started on vd%d", vd->index);
+			ret = -EBUSY;
+		}
 		if (!ret) {
-			pr_info("vd%d: %s %llu started%s%s\n", vd->index,
-				vd_job_name(j.type), job->id,
-				job->backing_name ? ", backing file " : "",
-				job->backing_name ?: "");
+			vd->job_starting = true;
+			kref_get(&vd->ref);
+			cache = vd_mcache_pin(vd->mcache);
+			dio = !(vd->flags & VDISK_ATTACH_NO_DIO);
+		}
+	}
+	mutex_unlock(&vd_ctl_mutex);
+	if (ret) {
+		vd = NULL;
+		goto out;
+	}
+	ret = vd_job_open_layers(job, &j, dio, cache, &msg);
+	if (!ret) {
+		mutex_lock(&vd_ctl_mutex);
+		ret = vd_job_start_locked(vd, job, &j, &msg);
+		mutex_unlock(&vd_ctl_mutex);
+		if (!ret) {
 			j.id = job->id;
 			job = NULL;	/* the device's now */
 		}
 	}
+	/* a refused job's files are closed before another start may open them */
+	vd_job_put(job);
+	job = NULL;
+	mutex_lock(&vd_ctl_mutex);
+	vd->job_starting = false;
 	mutex_unlock(&vd_ctl_mutex);
 out:
 	if (ret && msgbuf[0]) {
@@ -470,6 +563,9 @@ out:
 		vd_copy_msg_out(j.msg, j.msg_size, msgbuf);
 	}
 	vd_job_put(job);
+	vd_mcache_unpin(cache);
+	if (vd)
+		vd_device_put(vd);
 	kfree(msgbuf);
 	/* The job runs: tell the caller its number even if that copy fails. */
 	return ret ? ret : vd_copy_out(argp, &j, sizeof(j));
@@ -502,10 +598,38 @@ static struct vd_job *vd_job_find(int index, int *err)
 	return job;
 }
 
+/* What VDISK_IOC_JOB_STATUS reports of @job; its lock held. */
+static void vd_job_fill_status(struct vd_job *job, struct vdisk_job_status *s)
+{
+	ktime_t end = job->ended ? job->ended : ktime_get();
+
+	lockdep_assert_held(&job->lock);
+	s->type = job->type;
+	s->state = job->state;
+	s->error = job->error;
+	s->phase = job->phase;
+	s->bytes_total = job->total;
+	s->bytes_done = job->done_bytes;
+	s->bytes_copied = job->copied;
+	s->bytes_equal = job->equal;
+	s->bytes_dropped = job->dropped;
+	s->rate_limit = job->rate_limit;
+	s->id = job->id;
+	s->job_flags = job->flags;
+	s->base_level = job->base_level;
+	s->elapsed_ns = ktime_to_ns(ktime_sub(end, job->started));
+	memcpy(s->msg, job->msg, sizeof(s->msg));
+}
+
+/*
+ * Status needs no privilege (like VDISK_IOC_STATUS), so it takes no
+ * reference on the job: it copies the job's state while the device's lock
+ * keeps the job from being replaced or freed, and can delay nothing.
+ */
 long vd_ioc_job_status(void __user *argp)
 {
 	struct vdisk_job_status s;
-	struct vd_job *job;
+	struct vd_device *vd;
 	int ret;
 
 	ret = vd_copy_in(&s, sizeof(s), argp);
@@ -514,34 +638,22 @@ long vd_ioc_job_status(void __user *argp)
 	ret = vd_check_job_status(&s);
 	if (ret)
 		return ret;
-	job = vd_job_find(s.index, &ret);
-	if (ret)
-		return ret;
 	s.type = VDISK_JOB_NONE;
 	s.state = VDISK_JOB_IDLE;
-	if (job) {
-		ktime_t end;
-
-		spin_lock(&job->lock);
-		s.type = job->type;
-		s.state = job->state;
-		s.error = job->error;
-		s.phase = job->phase;
-		s.bytes_total = job->total;
-		s.bytes_done = job->done_bytes;
-		s.bytes_copied = job->copied;
-		s.bytes_equal = job->equal;
-		s.bytes_dropped = job->dropped;
-		s.rate_limit = job->rate_limit;
-		s.id = job->id;
-		s.job_flags = job->flags;
-		s.base_level = job->base_level;
-		end = job->ended ? job->ended : ktime_get();
-		s.elapsed_ns = ktime_to_ns(ktime_sub(end, job->started));
-		memcpy(s.msg, job->msg, sizeof(s.msg));
-		spin_unlock(&job->lock);
-		vd_job_put(job);
+	mutex_lock(&vd_ctl_mutex);
+	vd = vd_device_find(s.index, false);
+	if (vd) {
+		mutex_lock(&vd->lock);
+		if (vd->job) {
+			spin_lock(&vd->job->lock);
+			vd_job_fill_status(vd->job, &s);
+			spin_unlock(&vd->job->lock);
+		}
+		mutex_unlock(&vd->lock);
 	}
+	mutex_unlock(&vd_ctl_mutex);
+	if (!vd)
+		return -ENXIO;
 	s.msg[sizeof(s.msg) - 1] = '\0';
 	return vd_copy_out(argp, &s, sizeof(s));
 }

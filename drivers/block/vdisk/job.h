@@ -22,8 +22,7 @@
 
 /**
  * struct vd_job - one commit or rebase
- * @ref:         the device holds one, status and cancel one each while
- *               they look
+ * @ref:         the device holds one, a cancel one while it waits
  * @vd:          the device
  * @id:          the job's number (vdisk_job_start.id)
  * @type:        VDISK_JOB_COMMIT or VDISK_JOB_REBASE

@@ -21,8 +21,16 @@
  * (taken inside a shard lock, never around one) the dirty list.  An
  * entry's data is written by the loader before LOADING is cleared, and
  * afterwards only by its format, under the format's own locks.
+ *
+ * Lifetime: the cache is reference counted (vd_mcache.ref).  Its creator
+ * holds one reference, handed to the device at attach, and every layer
+ * opened with the cache pins it until the layer is closed: a layer can
+ * outlive its device (a job's layers, held by a JOB_STATUS or JOB_CANCEL
+ * caller across a detach, or by a JOB_START refused while the device goes)
+ * and must still be able to write back and forget its slices.
  */
 #include <linux/hash.h>
+#include <linux/kref.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/wait_bit.h>
@@ -64,6 +72,7 @@ struct vd_mcache_shard {
 };
 
 struct vd_mcache {
+	struct kref ref;	/* see the file comment */
 	struct vd_mcache_shard shard[VD_MCACHE_SHARDS];
 	spinlock_t dirty_lock;	/* protects @dirty */
 	struct list_head dirty;
@@ -88,6 +97,7 @@ struct vd_mcache *vd_mcache_create(u64 bytes)
 	cache = kvzalloc(sizeof(*cache), GFP_KERNEL);
 	if (!cache)
 		return NULL;
+	kref_init(&cache->ref);
 	spin_lock_init(&cache->dirty_lock);
 	INIT_LIST_HEAD(&cache->dirty);
 	for (i = 0; i < VD_MCACHE_SHARDS; i++) {
@@ -106,12 +116,11 @@ static void vd_mentry_free(struct vd_mentry_priv *e)
 	kfree(e);
 }
 
-void vd_mcache_destroy(struct vd_mcache *cache)
+static void vd_mcache_free(struct kref *ref)
 {
+	struct vd_mcache *cache = container_of(ref, struct vd_mcache, ref);
 	unsigned int i;
 
-	if (!cache)
-		return;
 	for (i = 0; i < VD_MCACHE_SHARDS; i++) {
 		struct vd_mcache_shard *s = &cache->shard[i];
 		struct vd_mentry_priv *e, *tmp;
@@ -122,6 +131,32 @@ void vd_mcache_destroy(struct vd_mcache *cache)
 		}
 	}
 	kvfree(cache);
+}
+
+/**
+ * vd_mcache_pin() - take a reference on @cache (may be NULL)
+ * @cache: the cache
+ *
+ * Return: @cache, for the caller to keep until vd_mcache_unpin().
+ */
+struct vd_mcache *vd_mcache_pin(struct vd_mcache *cache)
+{
+	if (cache)
+		kref_get(&cache->ref);
+	return cache;
+}
+
+/**
+ * vd_mcache_unpin() - drop a reference on @cache (may be NULL)
+ * @cache: the cache; freed with the last reference
+ *
+ * By then every owner must have forgotten its slices: an entry still in
+ * use is a leak, and warned about.
+ */
+void vd_mcache_unpin(struct vd_mcache *cache)
+{
+	if (cache)
+		kref_put(&cache->ref, vd_mcache_free);
 }
 
 static struct vd_mentry_priv *vd_mcache_find(struct vd_mcache_shard *s,

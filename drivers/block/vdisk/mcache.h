@@ -38,8 +38,10 @@ struct vd_mcache_stats {
 	u64 misses;
 };
 
+/* One reference, the creator's; each layer using the cache pins it too. */
 struct vd_mcache *vd_mcache_create(u64 bytes);
-void vd_mcache_destroy(struct vd_mcache *cache);
+struct vd_mcache *vd_mcache_pin(struct vd_mcache *cache);
+void vd_mcache_unpin(struct vd_mcache *cache);
 struct vd_mentry *vd_mcache_get(struct vd_mcache *cache, const void *owner,
 				struct file *file, u64 off, unsigned int len);
 struct vd_mentry *vd_mcache_peek(struct vd_mcache *cache, const void *owner,

@@ -214,6 +214,7 @@ static void vd_qcow2_free(struct vd_qcow2 *q)
 	vd_qcow2_rw_free(q);
 	vd_decomp_pool_destroy(q->decomp);
 	kvfree(q->l1);
+	vd_mcache_unpin(q->cache);
 	kfree(q);
 }
 
@@ -238,7 +239,7 @@ static int vd_qcow2_open(struct vd_layer *layer, const struct vd_open_args *args
 	if (!q)
 		return -ENOMEM;
 	q->file_size = i_size_read(layer->files[0]->f_mapping->host);
-	q->cache = args->cache;
+	q->cache = vd_mcache_pin(args->cache);
 
 	ret = vd_qcow2_read_header(layer, q, args);
 	if (ret)

@@ -202,13 +202,17 @@ struct vd_io_stats {
  * @open_count: openers of the block device (partitions included)
  * @state:      enum vd_state
  * @flags:      VDISK_ATTACH_* given at attach (AUTOCLEAR may be set later)
- * @mcache:     metadata cache shared by the layers (L2 / grain tables)
+ * @mcache:     metadata cache shared by the layers (L2 / grain tables);
+ *              the device holds one reference, each layer opened with it
+ *              another (a job's layers may outlive the device)
  * @remove_work: detaches an autoclear device after its last close
  * @ref:        lifetime of this struct: the index holds one reference, a
- *              queued @remove_work another
+ *              queued @remove_work another, a JOB_START opening its files
+ *              a third
  * @job:        the running or last layer job (commit, rebase), NULL if
  *              none since attach; set and cleared under @lock, the job
  *              itself freed only once its thread has ended
+ * @job_starting: a JOB_START is opening its files (vd_ctl_mutex)
  * @fence:      keeps guest requests out of the job's window (fence.h)
  * @io_stats:   how requests were served (per CPU; sysfs vdisk/io_path)
  */
@@ -225,6 +229,7 @@ struct vd_device {
 	struct work_struct remove_work;
 	struct kref ref;
 	struct vd_job *job;
+	bool job_starting;
 	struct vd_fence fence;
 	struct vd_io_stats __percpu *io_stats;
 };

@@ -54,6 +54,7 @@ static void vd_vmdk_free(struct vd_vmdk *v)
 	}
 	kvfree(v->ext);
 	kvfree(v->desc_text);
+	vd_mcache_unpin(v->cache);
 	kfree(v);
 }
 
@@ -312,7 +313,7 @@ static int vd_vmdk_open(struct vd_layer *layer, const struct vd_open_args *args)
 	v = kzalloc(sizeof(*v), GFP_KERNEL);
 	if (!v)
 		return -ENOMEM;
-	v->cache = args->cache;
+	v->cache = vd_mcache_pin(args->cache);
 	mutex_init(&v->meta_lock);
 	spin_lock_init(&v->busy_lock);
 	INIT_LIST_HEAD(&v->busy);

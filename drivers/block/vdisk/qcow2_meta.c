@@ -87,6 +87,36 @@ static bool vd_qcow2_snap_hit(const struct vd_qcow2_rw *rw, u64 off, u64 end)
 	return lo < rw->nr_snap && rw->snap[lo].off < end;
 }
 
+/*
+ * What of [@off, @off + @len) is metadata that no table entry points at:
+ * the header cluster, the L1 table, the refcount table, the snapshot table
+ * and the snapshots' L1 tables.  Return: its name, or NULL.
+ */
+static const char *vd_qcow2_fixed_what(struct vd_qcow2 *q, u64 off, u64 len)
+{
+	struct vd_qcow2_rw *rw = q->rw;
+	unsigned int cb = q->h.cluster_bits;
+	u64 end = off + len;
+
+	if (off < q->h.cluster_size)
+		return "the header";
+	if (off < q->l1_offset + (u64)q->l1_entries * 8 && q->l1_offset < end)
+		return "the L1 table";
+	if (!rw)
+		return NULL;
+	if (off < rw->reftable_off + ((u64)rw->reftable_clusters << cb) &&
+	    rw->reftable_off < end)
+		return "the refcount table";
+	if (vd_qcow2_snap_hit(rw, off, end))
+		return "a snapshot table";
+	return NULL;
+}
+
+static bool vd_qcow2_fixed_metadata(struct vd_qcow2 *q, u64 off, u64 len)
+{
+	return vd_qcow2_fixed_what(q, off, len);
+}
+
 /**
  * vd_qcow2_is_metadata() - does a range of the file hold metadata?
  * @q:   the layer's state
@@ -99,22 +129,11 @@ static bool vd_qcow2_snap_hit(const struct vd_qcow2_rw *rw, u64 off, u64 end)
  */
 bool vd_qcow2_is_metadata(struct vd_qcow2 *q, u64 off, u64 len)
 {
-	struct vd_qcow2_rw *rw = q->rw;
 	unsigned int cb = q->h.cluster_bits;
-	u64 end = off + len;
 
-	if (off < q->h.cluster_size)
+	if (vd_qcow2_fixed_metadata(q, off, len))
 		return true;
-	if (off < q->l1_offset + (u64)q->l1_entries * 8 && q->l1_offset < end)
-		return true;
-	if (!rw)
-		return false;
-	if (off < rw->reftable_off + ((u64)rw->reftable_clusters << cb) &&
-	    rw->reftable_off < end)
-		return true;
-	if (vd_qcow2_snap_hit(rw, off, end))
-		return true;
-	return vd_qcow2_meta_hit(rw, off >> cb, (end - 1) >> cb);
+	return q->rw && vd_qcow2_meta_hit(q->rw, off >> cb, (off + len - 1) >> cb);
 }
 
 /**
@@ -251,6 +270,43 @@ static int vd_qcow2_snap_init(struct vd_layer *layer, struct vd_qcow2 *q,
 	return 0;
 }
 
+/*
+ * Before the layer is written: no L2 table or refcount block may lie on
+ * the header, L1, the refcount table or a snapshot table, and no L2 table
+ * on another L2 table or on a refcount block.  Writing such an image would
+ * write L2 entries into the refcount table or refcounts into an L2 table;
+ * QEMU's overlap check refuses those writes too.  (Refcount-table entries
+ * sharing a block only miscount: the allocator's checks cope with that.)
+ *
+ * @tagged holds each table's cluster shifted left by one, the low bit set
+ * for a refcount block, sorted: tables sharing a cluster are neighbours.
+ */
+static int vd_qcow2_meta_check(struct vd_layer *layer, struct vd_qcow2 *q,
+			       const u64 *tagged, u32 n,
+			       const struct vd_open_args *args)
+{
+	unsigned int cb = q->h.cluster_bits;
+	const char *what;
+	u32 i;
+
+	for (i = 0; i < n; i++) {
+		u64 off = (tagged[i] >> 1) << cb;
+		bool shared = i && tagged[i] >> 1 == tagged[i - 1] >> 1 &&
+			      !(tagged[i] & tagged[i - 1] & 1);
+
+		what = vd_qcow2_fixed_what(q, off, q->h.cluster_size);
+		if (!what && !shared)
+			continue;
+		vd_msg_set(args->msg,
+			   "layer %u (%s): the %s at %#llx overlaps %s; qemu-img check -r all may repair it",
+			   args->index, layer->path,
+			   tagged[i] & 1 ? "refcount block" : "L2 table", off,
+			   what ?: "another table");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /**
  * vd_qcow2_meta_init() - find the metadata of a layer being opened writable
  * @layer: the layer; its L1 and refcount table loaded
@@ -265,6 +321,7 @@ int vd_qcow2_meta_init(struct vd_layer *layer, const struct vd_open_args *args)
 	unsigned int cb = q->h.cluster_bits;
 	u32 i, n = 0;
 	u64 *meta;
+	int ret;
 
 	seqcount_init(&rw->meta_seq);
 	rw->meta_cap = q->l1_entries + rw->reftable_entries + 64;
@@ -273,14 +330,20 @@ int vd_qcow2_meta_init(struct vd_layer *layer, const struct vd_open_args *args)
 		return -ENOMEM;
 	for (i = 0; i < q->l1_entries; i++)
 		if (VD_QCOW2_L1_OFF(q->l1[i]))
-			meta[n++] = VD_QCOW2_L1_OFF(q->l1[i]) >> cb;
+			meta[n++] = (VD_QCOW2_L1_OFF(q->l1[i]) >> cb) << 1;
 	for (i = 0; i < rw->reftable_entries; i++)
 		if (rw->reftable[i])
-			meta[n++] = rw->reftable[i] >> cb;
+			meta[n++] = ((rw->reftable[i] >> cb) << 1) | 1;
 	sort(meta, n, sizeof(u64), vd_qcow2_cmp_u64, NULL);
 	RCU_INIT_POINTER(rw->meta, meta);
+	ret = vd_qcow2_snap_init(layer, q, args);
+	if (!ret)
+		ret = vd_qcow2_meta_check(layer, q, meta, n, args);
+	/* the tags only served the check: the array holds clusters */
+	for (i = 0; i < n; i++)
+		meta[i] >>= 1;
 	rw->nr_meta = n;
-	return vd_qcow2_snap_init(layer, q, args);
+	return ret;
 }
 
 void vd_qcow2_meta_free(struct vd_qcow2_rw *rw)

@@ -21,7 +21,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define CHECK(c) do { if (!(c)) { fprintf(stderr, "violated: %s\n", #c); abort(); } } while (0)
-#define MAX_EXT	64
+#define MAX_EXT	VD_VMDK_MAX_EXTENTS	/* descriptors with thousands of extents */
 
 static char msgbuf[256];
 static struct vd_msg msg = { .buf = msgbuf, .len = sizeof(msgbuf) };

@@ -20,7 +20,7 @@ expect_ok() {
 
 # ---- qcow2 over qcow2 over raw, in two directories ----
 mkdir -p a/b
-qemu-img create -q -f raw a/b/base.raw 64M
+qemu-img create -q -f raw a/b/base.raw 40M
 qemu-img create -q -f qcow2 -b base.raw -F raw a/b/mid.qcow2
 qemu-img create -q -f qcow2 -b b/mid.qcow2 -F qcow2 a/top.qcow2
 qio raw "write -P 0x11 0 8M" a/b/base.raw
@@ -64,8 +64,8 @@ t_detach "$dev"
 qemu-img check -q a/top.qcow2 || fail "qemu-img check top after the rebases"
 
 # ---- the seed's --dedup case, IMAGE form ----
-qemu-img create -q -f qcow2 disk-a.qcow2 64M
-qio qcow2 "write -P 0x61 0 32M" disk-a.qcow2
+qemu-img create -q -f qcow2 disk-a.qcow2 32M
+qio qcow2 "write -P 0x61 0 16M" disk-a.qcow2
 cp disk-a.qcow2 disk-b.qcow2
 qio qcow2 "write -P 0x62 8M 4M" disk-b.qcow2
 cp disk-b.qcow2 disk-c.qcow2
@@ -79,7 +79,7 @@ print(sum(e["length"] for e in json.load(sys.stdin) if e["data"] and e["depth"] 
 
 # ---- cancel, busy ----
 qemu-img create -q -f qcow2 -b disk-a.qcow2 -F qcow2 big.qcow2
-qio qcow2 "write -P 0x70 0 48M" big.qcow2
+qio qcow2 "write -P 0x70 0 24M" big.qcow2
 dev=$(t_attach big.qcow2)
 want=$(t_sum "$dev")
 vdattach commit -r 1M "$dev" >commit.out 2>&1 &
@@ -99,7 +99,7 @@ expect_ok "commit after a cancelled one" vdattach commit "$dev"
 t_detach "$dev"
 
 # ---- vmdk: golden -> department -> user ----
-qemu-img create -q -f vmdk base_os_gold.vmdk 64M
+qemu-img create -q -f vmdk base_os_gold.vmdk 32M
 qemu-img create -q -f vmdk -b base_os_gold.vmdk -F vmdk dept_dev.vmdk
 qemu-img create -q -f vmdk -b dept_dev.vmdk -F vmdk user_alice.vmdk
 dev=$(t_attach user_alice.vmdk)

@@ -68,9 +68,19 @@ static int vd_vmdk_load_gd(struct vd_layer *layer, struct vd_vmdk_ext *e,
 	u32 i;
 	int ret;
 
+	/*
+	 * Charged first: 4096 extents of 4 Mi entries each would be 64 GiB,
+	 * from a few sparse files.
+	 */
+	ret = vd_layer_charge(layer, args, bytes, "extent %u: grain directory of %u entries",
+			      nr, e->h.gd_entries);
+	if (ret)
+		return ret;
 	e->gd = kvmalloc(bytes, GFP_KERNEL);
-	if (!e->gd)
+	if (!e->gd) {
+		vd_budget_uncharge(&layer->mem, bytes);
 		return -ENOMEM;
+	}
 	ret = vd_file_read(file, e->gd, bytes, e->h.gd_offset << 9);
 	if (ret) {
 		vd_msg_set(args->msg,
@@ -194,6 +204,7 @@ static int vd_vmdk_open_monolithic(struct vd_layer *layer, struct vd_vmdk *v,
 			   args->index, layer->path, layer->nr_files - 1);
 		return -EINVAL;
 	}
+	/* not charged: fixed size, as the layer's other state */
 	v->ext = kvzalloc(sizeof(*v->ext), GFP_KERNEL);
 	if (!v->ext)
 		return -ENOMEM;
@@ -267,6 +278,11 @@ int vd_vmdk_read_desc(struct vd_layer *layer, struct vd_vmdk *v,
 	struct vd_msg msg = { .buf = text, .len = sizeof(text) };
 	int ret;
 
+	/* up to 1 MiB, kept for the layer's life */
+	ret = vd_layer_charge(layer, args, v->desc_len + 1, "descriptor of %llu bytes",
+			      v->desc_len);
+	if (ret)
+		return ret;
 	v->desc_text = kvmalloc(v->desc_len + 1, GFP_KERNEL);
 	v->desc.ext = kvcalloc(VD_VMDK_MAX_EXTENTS, sizeof(*v->desc.ext), GFP_KERNEL);
 	if (!v->desc_text || !v->desc.ext) {
@@ -288,9 +304,13 @@ int vd_vmdk_read_desc(struct vd_layer *layer, struct vd_vmdk *v,
 		goto out;
 	}
 	if (need_extents) {
-		v->nr_ext = v->desc.nr_extents;
-		v->ext = kvcalloc(v->nr_ext, sizeof(*v->ext), GFP_KERNEL);
-		if (!v->ext)
+		ret = vd_layer_charge(layer, args, (u64)v->desc.nr_extents * sizeof(*v->ext),
+				      "state of %u extents", v->desc.nr_extents);
+		if (!ret)
+			v->ext = kvcalloc(v->desc.nr_extents, sizeof(*v->ext), GFP_KERNEL);
+		if (v->ext)
+			v->nr_ext = v->desc.nr_extents;
+		else if (!ret)
 			ret = -ENOMEM;
 	}
 out:
@@ -313,6 +333,7 @@ static int vd_vmdk_open(struct vd_layer *layer, const struct vd_open_args *args)
 	if (!v)
 		return -ENOMEM;
 	v->cache = args->cache;
+	v->mem = &layer->mem;
 	mutex_init(&v->meta_lock);
 	spin_lock_init(&v->busy_lock);
 	INIT_LIST_HEAD(&v->busy);

@@ -110,6 +110,7 @@ struct vd_vmdk_ext {
  * @ext:        the extents, by @start
  * @size:       virtual bytes
  * @cache:      the device's metadata cache
+ * @mem:        the layer's memory budget, charged for the tables
  * @meta_lock:  the first write's header and descriptor updates, the
  *              parent's rewrite (set_backing), and @desc
  * @opened_rw:  the first write marked the extents unclean and changed
@@ -132,6 +133,7 @@ struct vd_vmdk {
 	struct vd_vmdk_ext *ext;
 	u64 size;
 	struct vd_mcache *cache;
+	struct vd_budget *mem;
 	struct mutex meta_lock;	/* see @meta_lock above */
 	bool opened_rw;
 	spinlock_t busy_lock;		/* see @busy_lock above */
@@ -149,7 +151,8 @@ int vd_vmdk_grain_check(struct vd_vmdk_ext *e, u64 slice_off, u64 host,
 			struct vd_msg *msg);
 int vd_vmdk_own_slice(struct vd_vmdk_ext *e, u64 slice_off, const void *slice);
 int vd_vmdk_meta_add_gt(struct vd_vmdk_ext *e, u32 sector);
-int vd_vmdk_meta_init(struct vd_vmdk_ext *e);
+int vd_vmdk_meta_init(struct vd_layer *layer, struct vd_vmdk_ext *e, u32 nr,
+		      const struct vd_open_args *args);
 void vd_vmdk_meta_free(struct vd_vmdk_ext *e);
 struct vd_vmdk_ext *vd_vmdk_find(struct vd_vmdk *v, u64 pos);
 int vd_vmdk_read_desc(struct vd_layer *layer, struct vd_vmdk *v,

@@ -60,9 +60,16 @@ static int vd_vmdk_load_rgd(struct vd_layer *layer, struct vd_vmdk_ext *e,
 	u32 i;
 	int ret;
 
+	ret = vd_layer_charge(layer, args, bytes,
+			      "extent %u: redundant grain directory of %u entries",
+			      nr, e->h.gd_entries);
+	if (ret)
+		return ret;
 	e->rgd = kvmalloc(bytes, GFP_KERNEL);
-	if (!e->rgd)
+	if (!e->rgd) {
+		vd_budget_uncharge(&layer->mem, bytes);
 		return -ENOMEM;
+	}
 	ret = vd_file_read(layer->files[e->file], e->rgd, bytes, e->h.rgd_offset << 9);
 	if (ret) {
 		vd_msg_set(args->msg,
@@ -107,7 +114,7 @@ int vd_vmdk_write_init(struct vd_layer *layer, struct vd_vmdk *v,
 			continue;
 		ret = e->h.rgd_offset ? vd_vmdk_load_rgd(layer, e, i + 1, args) : 0;
 		if (!ret)
-			ret = vd_vmdk_meta_init(e);
+			ret = vd_vmdk_meta_init(layer, e, i + 1, args);
 		if (ret)
 			return ret;
 	}
@@ -715,6 +722,30 @@ void vd_vmdk_write_close(struct vd_layer *layer, struct vd_vmdk *v)
 
 /* --- discard and write zeroes ------------------------------------------ */
 
+/*
+ * The first discard of an extent: room for the grains it queues, charged
+ * to the layer (4 KiB for each of up to 4096 extents).  Caller holds
+ * e->lock.
+ */
+static int vd_vmdk_frees_alloc(struct vd_layer *layer, struct vd_vmdk *v,
+			       struct vd_vmdk_ext *e)
+{
+	size_t bytes = VD_VMDK_MAX_FREES * sizeof(*e->frees);
+
+	if (vd_budget_charge(v->mem, bytes)) {
+		pr_warn_ratelimited("%s: discard refused: over the memory budget (module parameters layer_mem_mib, total_mem_mib)\n",
+				    layer->path);
+		return -ENOMEM;
+	}
+	/* under locks the I/O path takes: no reclaim through us */
+	e->frees = kmalloc(bytes, GFP_NOIO);
+	if (!e->frees) {
+		vd_budget_uncharge(v->mem, bytes);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 /* Can [@off, @off + @len) join e->frees?  Caller holds e->lock. */
 static bool vd_vmdk_free_fits(struct vd_vmdk_ext *e, u64 off, u64 len)
 {
@@ -793,13 +824,9 @@ static int vd_vmdk_discard_grain(struct vd_layer *layer, struct vd_vmdk *v,
 	mutex_lock(&e->lock);
 	if (kind == VD_VMDK_GRAIN_DATA) {
 		if (!e->frees) {
-			/* under locks the I/O path takes: no reclaim through us */
-			e->frees = kmalloc_array(VD_VMDK_MAX_FREES, sizeof(*e->frees),
-						 GFP_NOIO);
-			if (!e->frees) {
-				ret = -ENOMEM;
+			ret = vd_vmdk_frees_alloc(layer, v, e);
+			if (ret)
 				goto out_unlock;
-			}
 		}
 		/* Check first: an entry changed must get its grain queued. */
 		if (!vd_vmdk_free_fits(e, host, gs)) {

@@ -295,7 +295,7 @@ static int vd_qcow2_open(struct vd_layer *layer, const struct vd_open_args *args
 	q->slice_entries_bits = ilog2(q->slice_bytes / q->h.l2_entry_size);
 	q->decomp = vd_decomp_pool_create(q->h.compression_type == VD_QCOW2_COMPRESS_ZSTD ?
 					  VD_CODEC_ZSTD : VD_CODEC_DEFLATE,
-					  q->h.cluster_size);
+					  q->h.cluster_size, &layer->mem, layer->path);
 	if (!q->decomp) {
 		ret = -ENOMEM;
 		goto err;
@@ -570,7 +570,7 @@ static int vd_qcow2_read_run(struct vd_layer *layer, const struct vd_run *run,
 		if (ret == -ENODATA)
 			ret = -EIO;
 		if (!ret) {
-			ret = vd_decompress(q->decomp, ctx, comp_len);
+			ret = vd_decompress(q->decomp, ctx, comp_len, q->h.cluster_size);
 			if (ret)
 				vd_qcow2_corrupt(layer, "compressed cluster does not decompress",
 						 ret);

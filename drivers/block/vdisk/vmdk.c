@@ -45,8 +45,8 @@ static void vd_vmdk_free(struct vd_vmdk *v)
 
 	if (!v)
 		return;
+	vd_decomp_pool_destroy(v->decomp);
 	for (i = 0; i < v->nr_ext; i++) {
-		vd_decomp_pool_destroy(v->ext[i].decomp);
 		vd_vmdk_meta_free(&v->ext[i]);
 		kvfree(v->ext[i].gd);
 		kvfree(v->ext[i].rgd);
@@ -180,11 +180,6 @@ static int vd_vmdk_open_sparse(struct vd_layer *layer, struct vd_vmdk *v,
 	gt_bytes = (u64)e->h.num_gtes * 4;
 	e->slice_bytes = min_t(u64, gt_bytes, VD_MCACHE_SLICE);
 	e->slice_entries_bits = ilog2(e->slice_bytes / 4);
-	if (e->h.compressed) {
-		e->decomp = vd_decomp_pool_create(VD_CODEC_ZLIB, 1U << e->h.grain_bits);
-		if (!e->decomp)
-			return -ENOMEM;
-	}
 	if (e->h.unclean)
 		pr_warn("%s: extent %u was not closed cleanly (uncleanShutdown set)\n",
 			layer->path, nr);
@@ -322,6 +317,25 @@ out:
 	return ret;
 }
 
+/*
+ * One pool of inflate contexts for all compressed extents, as large as
+ * their largest grain; contexts are made (and charged) on first use.
+ */
+static int vd_vmdk_decomp_init(struct vd_layer *layer, struct vd_vmdk *v)
+{
+	unsigned int bits = 0;
+	u32 i;
+
+	for (i = 0; i < v->nr_ext; i++)
+		if (v->ext[i].type == VD_VMDK_EXT_SPARSE && v->ext[i].h.compressed)
+			bits = max(bits, v->ext[i].h.grain_bits);
+	if (!bits)
+		return 0;
+	v->decomp = vd_decomp_pool_create(VD_CODEC_ZLIB, 1U << bits, &layer->mem,
+					  layer->path);
+	return v->decomp ? 0 : -ENOMEM;
+}
+
 static int vd_vmdk_open(struct vd_layer *layer, const struct vd_open_args *args)
 {
 	struct vd_vmdk *v;
@@ -383,6 +397,9 @@ static int vd_vmdk_open(struct vd_layer *layer, const struct vd_open_args *args)
 		goto err;
 	}
 	v->size = v->ext[v->nr_ext - 1].start + v->ext[v->nr_ext - 1].len;
+	ret = vd_vmdk_decomp_init(layer, v);
+	if (ret)
+		goto err;
 	ret = vd_vmdk_write_init(layer, v, args);
 	if (ret)
 		goto err;
@@ -601,7 +618,7 @@ static int vd_vmdk_read_run(struct vd_layer *layer, const struct vd_run *run,
 	struct vd_vmdk_ext *e = vd_vmdk_find(v, run->pos);
 	struct file *file = layer->files[e->file];
 	u64 gs = 1ULL << e->h.grain_bits, rel = run->pos - e->start;
-	u64 in_grain = rel & (gs - 1), marker = run->host_off;
+	u64 in_grain = rel & (gs - 1), marker = run->host_off, key;
 	char text[160] = "";
 	struct vd_msg msg = { .buf = text, .len = sizeof(text) };
 	struct vd_decomp_ctx *ctx;
@@ -609,21 +626,24 @@ static int vd_vmdk_read_run(struct vd_layer *layer, const struct vd_run *run,
 	u32 comp_len;
 	int ret;
 
-	if (!e->decomp || in_grain + run->len > gs)
+	if (!e->h.compressed || in_grain + run->len > gs)
 		return vd_vmdk_corrupt(layer, "compressed grain where none can be", -EIO);
 	/*
 	 * The layer is read-only, so a marker's offset names the grain for
-	 * the layer's life: a context still holding it saves the work.
+	 * the layer's life: a context still holding it saves the work.  The
+	 * extents share the pool: the key is the extent's number (below
+	 * 2^12) over the marker's offset (below 2^41, a 32-bit sector).
 	 */
-	ctx = vd_decomp_get(e->decomp, marker);
+	key = (u64)(e - v->ext) << 48 | marker;
+	ctx = vd_decomp_get(v->decomp, key);
 	if (!ctx)
 		return -ENOMEM;
 	ret = 0;
-	if (ctx->key != marker) {
+	if (ctx->key != key) {
 		ret = vd_file_read(file, hdr, sizeof(hdr), marker);
 		if (!ret && vd_vmdk_grain_marker(&e->h, hdr, (rel >> e->h.grain_bits) <<
 						 (e->h.grain_bits - 9),
-						 vd_decomp_in_size(e->decomp), &comp_len, &msg))
+						 vd_decomp_in_size(v->decomp), &comp_len, &msg))
 			ret = vd_vmdk_corrupt(layer, text, -EIO);
 		if (!ret)
 			ret = vd_file_read(file, ctx->in, comp_len, marker + sizeof(hdr));
@@ -631,16 +651,16 @@ static int vd_vmdk_read_run(struct vd_layer *layer, const struct vd_run *run,
 			ret = vd_vmdk_corrupt(layer, "compressed grain past the end of the file",
 					      -EIO);
 		if (!ret) {
-			ret = vd_decompress(e->decomp, ctx, comp_len);
+			ret = vd_decompress(v->decomp, ctx, comp_len, gs);
 			if (ret)
 				vd_vmdk_corrupt(layer, "compressed grain does not inflate", ret);
 			else
-				ctx->key = marker;
+				ctx->key = key;
 		}
 	}
 	if (!ret && copy_to_iter(ctx->out + in_grain, run->len, iter) != run->len)
 		ret = -EFAULT;
-	vd_decomp_put(e->decomp, ctx);
+	vd_decomp_put(v->decomp, ctx);
 	return ret;
 }
 

@@ -42,7 +42,6 @@ struct vd_vmdk_free {
  * @rgd:       SPARSE, writable with a redundant GD: its entries
  * @slice_bytes: bytes of one cached grain table slice
  * @slice_entries_bits: log2 of entries per slice
- * @decomp:    streamOptimized: inflate contexts
  * @lock:      writable SPARSE: allocation at the end of the file, the GD
  *             entries, and changes to cached grain table slices (so that
  *             vd_mcache_writeback() sees them still)
@@ -81,7 +80,6 @@ struct vd_vmdk_ext {
 	u32 *rgd;
 	unsigned int slice_bytes;
 	unsigned int slice_entries_bits;
-	struct vd_decomp_pool *decomp;
 	struct mutex lock;	/* see @lock above */
 	unsigned int nr_dirty;
 	bool gd_dirty;
@@ -111,6 +109,9 @@ struct vd_vmdk_ext {
  * @size:       virtual bytes
  * @cache:      the device's metadata cache
  * @mem:        the layer's memory budget, charged for the tables
+ * @decomp:     inflate contexts of the compressed extents, one pool for the
+ *              layer whatever the number of extents: the contexts of a
+ *              pool per extent would add up to gigabytes
  * @meta_lock:  the first write's header and descriptor updates, the
  *              parent's rewrite (set_backing), and @desc
  * @opened_rw:  the first write marked the extents unclean and changed
@@ -134,6 +135,7 @@ struct vd_vmdk {
 	u64 size;
 	struct vd_mcache *cache;
 	struct vd_budget *mem;
+	struct vd_decomp_pool *decomp;
 	struct mutex meta_lock;	/* see @meta_lock above */
 	bool opened_rw;
 	spinlock_t busy_lock;		/* see @busy_lock above */

@@ -16,8 +16,10 @@
 #include "vd_vmdk.h"
 #include "vdisk.h"
 
-/* Writers of one grain serialise on one of these (hashed by grain). */
-/* Dirty grain table slices of a layer before a write flushes them. */
+/*
+ * Dirty grain table slices of a layer (all its extents) before a write
+ * flushes them.
+ */
 #define VD_VMDK_MAX_DIRTY	1024
 /* Discarded grain ranges of an extent waiting for the next flush to punch. */
 #define VD_VMDK_MAX_FREES	256
@@ -45,7 +47,8 @@ struct vd_vmdk_free {
  * @lock:      writable SPARSE: allocation at the end of the file, the GD
  *             entries, and changes to cached grain table slices (so that
  *             vd_mcache_writeback() sees them still)
- * @nr_dirty:  grain table slices set dirty since the last flush
+ * @nr_dirty:  grain table slices set dirty since the last flush (counted
+ *             in the layer's @dirty_slices as well)
  * @gd_dirty:  a GD entry changed since the last flush
  * @written:   a grain was written since the last flush (data to sync)
  * @frees:     SPARSE, discarded: grains whose entries were cleared in the
@@ -112,6 +115,10 @@ struct vd_vmdk_ext {
  * @decomp:     inflate contexts of the compressed extents, one pool for the
  *              layer whatever the number of extents: the contexts of a
  *              pool per extent would add up to gigabytes
+ * @dirty_slices: grain table slices dirty in the cache, all extents
+ *              together (each counts its own in nr_dirty under its lock);
+ *              dirty slices are never evicted, so past
+ *              VD_VMDK_MAX_DIRTY a writer flushes the layer
  * @meta_lock:  the first write's header and descriptor updates, the
  *              parent's rewrite (set_backing), and @desc
  * @opened_rw:  the first write marked the extents unclean and changed
@@ -136,6 +143,7 @@ struct vd_vmdk {
 	struct vd_mcache *cache;
 	struct vd_budget *mem;
 	struct vd_decomp_pool *decomp;
+	atomic_t dirty_slices;
 	struct mutex meta_lock;	/* see @meta_lock above */
 	bool opened_rw;
 	spinlock_t busy_lock;		/* see @busy_lock above */

@@ -238,8 +238,10 @@ static int vd_vmdk_set_gte(struct vd_layer *layer, struct vd_vmdk *v,
 	}
 	slot = (__le32 *)me->data + (gte_idx & ((1U << e->slice_entries_bits) - 1));
 	WRITE_ONCE(*slot, cpu_to_le32(ent));
-	if (vd_mcache_set_dirty(v->cache, me))
+	if (vd_mcache_set_dirty(v->cache, me)) {
 		e->nr_dirty++;
+		atomic_inc(&v->dirty_slices);
+	}
 	vd_mcache_put(v->cache, me);
 	return 0;
 }
@@ -598,10 +600,11 @@ int vd_vmdk_write_run(struct vd_layer *layer, const struct vd_chain *chain,
 		len -= n;
 	}
 	vd_vmdk_busy_drop(v, &busy);
-	/* dirty slices are never evicted: bound them */
-	mutex_lock(&e->lock);
-	flush = e->nr_dirty >= VD_VMDK_MAX_DIRTY;
-	mutex_unlock(&e->lock);
+	/*
+	 * Dirty slices are never evicted: bound them, for the whole layer
+	 * (4096 extents of 1024 each would be 16 GiB of cache).
+	 */
+	flush = atomic_read(&v->dirty_slices) >= VD_VMDK_MAX_DIRTY;
 	if (!ret && flush)
 		ret = vd_vmdk_flush(layer);
 	return ret;
@@ -657,6 +660,7 @@ static int vd_vmdk_flush_sparse(struct vd_layer *layer, struct vd_vmdk *v,
 		ret = vd_file_sync(file);
 	if (ret)
 		goto out;
+	atomic_sub(e->nr_dirty, &v->dirty_slices);
 	e->nr_dirty = 0;
 	/* No synced table points at the discarded grains any more. */
 	vd_vmdk_punch_frees(layer, e);
@@ -842,7 +846,7 @@ static int vd_vmdk_discard_grain(struct vd_layer *layer, struct vd_vmdk *v,
 		ret = vd_vmdk_set_gte(layer, v, e, e->rgd[gd_idx], gte_idx, want);
 	if (!ret && kind == VD_VMDK_GRAIN_DATA)
 		vd_vmdk_free_add(e, host, gs);
-	dc->flush = e->nr_dirty >= VD_VMDK_MAX_DIRTY;
+	dc->flush = atomic_read(&v->dirty_slices) >= VD_VMDK_MAX_DIRTY;
 out_unlock:
 	mutex_unlock(&e->lock);
 out:

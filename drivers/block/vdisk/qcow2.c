@@ -77,9 +77,14 @@ static int vd_qcow2_load_l1(struct vd_layer *layer, struct vd_qcow2 *q,
 	q->l1_entries = entries;
 	if (!entries)
 		return 0;
+	ret = vd_layer_charge(layer, args, bytes, "L1 table of %u entries", entries);
+	if (ret)
+		return ret;
 	q->l1 = kvmalloc(bytes, GFP_KERNEL);
-	if (!q->l1)
+	if (!q->l1) {
+		vd_budget_uncharge(q->mem, bytes);
 		return -ENOMEM;
+	}
 	ret = vd_file_read(layer->files[0], q->l1, bytes, offset);
 	if (ret) {
 		vd_msg_set(args->msg, "layer %u (%s): L1 table (%u entries at %llu): error %d",
@@ -239,6 +244,7 @@ static int vd_qcow2_open(struct vd_layer *layer, const struct vd_open_args *args
 		return -ENOMEM;
 	q->file_size = i_size_read(layer->files[0]->f_mapping->host);
 	q->cache = args->cache;
+	q->mem = &layer->mem;
 
 	ret = vd_qcow2_read_header(layer, q, args);
 	if (ret)

@@ -135,6 +135,7 @@ static void vd_layer_release(struct kref *ref)
 			fput(layer->files[i]);
 	kfree(layer->files);
 	kfree(layer->path);
+	vd_budget_release(&layer->mem);
 	kfree(layer);
 }
 

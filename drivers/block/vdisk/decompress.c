@@ -6,7 +6,10 @@
  * codec's workspace; at 2 MiB clusters that is over 4 MiB, so contexts are
  * pooled per layer rather than allocated per request (erofs does the same).
  * The pool grows on demand up to one context per online CPU; beyond that,
- * callers wait for one to be returned.
+ * callers wait for one to be returned.  Each context is charged to the
+ * layer's memory budget (budget.h) before it is made: past the budget the
+ * pool stops growing and callers wait for a context in use, so a budget
+ * only fails a read when the pool has no context at all.
  *
  * Locking: vd_decomp_pool.lock protects @idle and @nr.
  */
@@ -20,6 +23,7 @@
 #include <linux/zlib.h>
 #include <linux/zstd.h>
 
+#include "budget.h"
 #include "decompress.h"
 
 struct vd_decomp_ctx_priv {
@@ -36,6 +40,9 @@ struct vd_decomp_pool {
 	enum vd_codec codec;
 	size_t cluster_size;
 	size_t in_size;
+	size_t ctx_bytes;	/* what one context charges to @budget */
+	struct vd_budget *budget;
+	const char *name;	/* the layer's path, for messages */
 	spinlock_t lock;	/* see the file comment */
 	struct list_head idle;
 	unsigned int nr;
@@ -48,8 +55,25 @@ size_t vd_decomp_in_size(const struct vd_decomp_pool *pool)
 	return pool->in_size;
 }
 
+static size_t vd_decomp_workspace_size(enum vd_codec codec)
+{
+	return codec == VD_CODEC_ZSTD ? zstd_dctx_workspace_bound() :
+	       zlib_inflate_workspacesize();
+}
+
+/**
+ * vd_decomp_pool_create() - a pool of contexts for one layer
+ * @codec:        how the clusters are compressed
+ * @cluster_size: the largest cluster (or grain) decompressed through it
+ * @budget:       the layer's memory budget, charged for each context
+ * @name:         the layer's path, for messages; must outlive the pool
+ *
+ * Return: the pool (no context made yet), or NULL.
+ */
 struct vd_decomp_pool *vd_decomp_pool_create(enum vd_codec codec,
-					     size_t cluster_size)
+					     size_t cluster_size,
+					     struct vd_budget *budget,
+					     const char *name)
 {
 	struct vd_decomp_pool *pool = kzalloc(sizeof(*pool), GFP_KERNEL);
 
@@ -59,6 +83,10 @@ struct vd_decomp_pool *vd_decomp_pool_create(enum vd_codec codec,
 	pool->cluster_size = cluster_size;
 	/* a compressed cluster may span one sector more on each side */
 	pool->in_size = cluster_size + 1024;
+	pool->ctx_bytes = sizeof(struct vd_decomp_ctx_priv) + pool->in_size +
+			  cluster_size + vd_decomp_workspace_size(codec);
+	pool->budget = budget;
+	pool->name = name;
 	spin_lock_init(&pool->lock);
 	INIT_LIST_HEAD(&pool->idle);
 	init_waitqueue_head(&pool->wait);
@@ -96,10 +124,7 @@ static struct vd_decomp_ctx_priv *vd_decomp_ctx_alloc(struct vd_decomp_pool *poo
 	c->pub.key = VD_DECOMP_NO_KEY;
 	c->pub.in = kvmalloc(pool->in_size, GFP_NOIO);
 	c->pub.out = kvmalloc(pool->cluster_size, GFP_NOIO);
-	if (pool->codec != VD_CODEC_ZSTD)
-		ws = zlib_inflate_workspacesize();
-	else
-		ws = zstd_dctx_workspace_bound();
+	ws = vd_decomp_workspace_size(pool->codec);
 	c->workspace = kvmalloc(ws, GFP_NOIO);
 	if (!c->pub.in || !c->pub.out || !c->workspace)
 		goto err;
@@ -114,6 +139,26 @@ static struct vd_decomp_ctx_priv *vd_decomp_ctx_alloc(struct vd_decomp_pool *poo
 err:
 	vd_decomp_ctx_free(c);
 	return NULL;
+}
+
+/* A new context, charged to the layer's budget; NULL if refused. */
+static struct vd_decomp_ctx_priv *vd_decomp_ctx_new(struct vd_decomp_pool *pool)
+{
+	struct vd_decomp_ctx_priv *c;
+	int ret;
+
+	ret = vd_budget_charge(pool->budget, pool->ctx_bytes);
+	if (ret) {
+		pr_warn_ratelimited("%s: no decompression context of %zu KiB: over the %s memory budget (module parameter %s)\n",
+				    pool->name, pool->ctx_bytes >> 10,
+				    ret == -EFBIG ? "layer's" : "module's",
+				    ret == -EFBIG ? "layer_mem_mib" : "total_mem_mib");
+		return NULL;
+	}
+	c = vd_decomp_ctx_alloc(pool);
+	if (!c)
+		vd_budget_uncharge(pool->budget, pool->ctx_bytes);
+	return c;
 }
 
 /*
@@ -143,16 +188,16 @@ struct vd_decomp_ctx *vd_decomp_get(struct vd_decomp_pool *pool, u64 key)
 		if (pool->nr < pool->max) {
 			pool->nr++;
 			spin_unlock(&pool->lock);
-			c = vd_decomp_ctx_alloc(pool);
+			c = vd_decomp_ctx_new(pool);
 			if (c)
 				return &c->pub;
 			spin_lock(&pool->lock);
 			pool->nr--;
 			spin_unlock(&pool->lock);
 			/*
-			 * Out of memory: wait for a context someone else
-			 * holds, not for room to allocate again (that would
-			 * spin); with none in use, give up.
+			 * Out of memory or of budget: wait for a context
+			 * someone else holds, not for room to allocate again
+			 * (that would spin); with none in use, give up.
 			 */
 			if (!READ_ONCE(pool->nr))
 				return NULL;
@@ -225,27 +270,29 @@ static int vd_unzstd(struct vd_decomp_ctx_priv *c, size_t in_len,
 
 /**
  * vd_decompress() - decompress @in_len bytes of @ctx->in into @ctx->out
- * @pool:   the pool @ctx came from (gives codec and cluster size)
- * @ctx:    buffers
- * @in_len: compressed bytes, at most vd_decomp_in_size()
+ * @pool:    the pool @ctx came from (gives the codec)
+ * @ctx:     buffers
+ * @in_len:  compressed bytes, at most vd_decomp_in_size()
+ * @out_len: the cluster's size, at most the pool's (the extents of one
+ *           vmdk layer share a pool and may have different grain sizes)
  *
  * Return: 0 with a whole cluster in @ctx->out, -EIO for data that does
  * not decompress to exactly one cluster.
  */
 int vd_decompress(struct vd_decomp_pool *pool, struct vd_decomp_ctx *ctx,
-		  size_t in_len)
+		  size_t in_len, size_t out_len)
 {
 	struct vd_decomp_ctx_priv *c =
 		container_of(ctx, struct vd_decomp_ctx_priv, pub);
 
 	ctx->key = VD_DECOMP_NO_KEY;	/* @out is about to change */
-	if (in_len > pool->in_size)
+	if (in_len > pool->in_size || WARN_ON_ONCE(out_len > pool->cluster_size))
 		return -EIO;
 	/* QEMU writes qcow2 clusters as raw deflate with a 4 KiB window */
 	if (pool->codec == VD_CODEC_DEFLATE)
-		return vd_inflate(c, -12, in_len, pool->cluster_size);
+		return vd_inflate(c, -12, in_len, out_len);
 	/* and vmdk grains with compress(): zlib header, 32 KiB window */
 	if (pool->codec == VD_CODEC_ZLIB)
-		return vd_inflate(c, MAX_WBITS, in_len, pool->cluster_size);
-	return vd_unzstd(c, in_len, pool->cluster_size);
+		return vd_inflate(c, MAX_WBITS, in_len, out_len);
+	return vd_unzstd(c, in_len, out_len);
 }

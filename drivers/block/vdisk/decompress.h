@@ -14,6 +14,7 @@ enum vd_codec {
 };
 
 struct vd_decomp_pool;
+struct vd_budget;
 
 /**
  * struct vd_decomp_ctx - buffers and codec state for one decompression
@@ -32,12 +33,14 @@ struct vd_decomp_ctx {
 #define VD_DECOMP_NO_KEY	U64_MAX
 
 struct vd_decomp_pool *vd_decomp_pool_create(enum vd_codec codec,
-					     size_t cluster_size);
+					     size_t cluster_size,
+					     struct vd_budget *budget,
+					     const char *name);
 void vd_decomp_pool_destroy(struct vd_decomp_pool *pool);
 struct vd_decomp_ctx *vd_decomp_get(struct vd_decomp_pool *pool, u64 key);
 void vd_decomp_put(struct vd_decomp_pool *pool, struct vd_decomp_ctx *ctx);
 int vd_decompress(struct vd_decomp_pool *pool, struct vd_decomp_ctx *ctx,
-		  size_t in_len);
+		  size_t in_len, size_t out_len);
 size_t vd_decomp_in_size(const struct vd_decomp_pool *pool);
 
 #endif /* VDISK_DECOMPRESS_H */

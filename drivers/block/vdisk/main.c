@@ -42,6 +42,9 @@ static int __init vd_init(void)
 		       BLK_MQ_MAX_DEPTH, (MINORMASK >> VD_PART_SHIFT) + 1);
 		return -EINVAL;
 	}
+	ret = vd_budget_init();
+	if (ret)
+		return ret;
 	vd_io_wq = alloc_workqueue("vdisk", WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
 	if (!vd_io_wq)
 		return -ENOMEM;

@@ -77,9 +77,14 @@ static int vd_qcow2_load_l1(struct vd_layer *layer, struct vd_qcow2 *q,
 	q->l1_entries = entries;
 	if (!entries)
 		return 0;
+	ret = vd_layer_charge(layer, args, bytes, "L1 table of %u entries", entries);
+	if (ret)
+		return ret;
 	q->l1 = kvmalloc(bytes, GFP_KERNEL);
-	if (!q->l1)
+	if (!q->l1) {
+		vd_budget_uncharge(q->mem, bytes);
 		return -ENOMEM;
+	}
 	ret = vd_file_read(layer->files[0], q->l1, bytes, offset);
 	if (ret) {
 		vd_msg_set(args->msg, "layer %u (%s): L1 table (%u entries at %llu): error %d",
@@ -240,6 +245,7 @@ static int vd_qcow2_open(struct vd_layer *layer, const struct vd_open_args *args
 		return -ENOMEM;
 	q->file_size = i_size_read(layer->files[0]->f_mapping->host);
 	q->cache = vd_mcache_pin(args->cache);
+	q->mem = &layer->mem;
 
 	ret = vd_qcow2_read_header(layer, q, args);
 	if (ret)
@@ -296,7 +302,7 @@ static int vd_qcow2_open(struct vd_layer *layer, const struct vd_open_args *args
 	q->slice_entries_bits = ilog2(q->slice_bytes / q->h.l2_entry_size);
 	q->decomp = vd_decomp_pool_create(q->h.compression_type == VD_QCOW2_COMPRESS_ZSTD ?
 					  VD_CODEC_ZSTD : VD_CODEC_DEFLATE,
-					  q->h.cluster_size);
+					  q->h.cluster_size, &layer->mem, layer->path);
 	if (!q->decomp) {
 		ret = -ENOMEM;
 		goto err;
@@ -571,7 +577,7 @@ static int vd_qcow2_read_run(struct vd_layer *layer, const struct vd_run *run,
 		if (ret == -ENODATA)
 			ret = -EIO;
 		if (!ret) {
-			ret = vd_decompress(q->decomp, ctx, comp_len);
+			ret = vd_decompress(q->decomp, ctx, comp_len, q->h.cluster_size);
 			if (ret)
 				vd_qcow2_corrupt(layer, "compressed cluster does not decompress",
 						 ret);

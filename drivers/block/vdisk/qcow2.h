@@ -182,6 +182,7 @@ struct vd_qcow2_rw {
  * @slice_entries_bits: log2 of L2 entries per slice
  * @cache:        the device's metadata cache
  * @decomp:       decompression contexts
+ * @mem:          the layer's memory budget, charged for the tables
  * @rw:           writable layers only, else NULL
  */
 struct vd_qcow2 {
@@ -195,6 +196,7 @@ struct vd_qcow2 {
 	unsigned int slice_entries_bits;
 	struct vd_mcache *cache;
 	struct vd_decomp_pool *decomp;
+	struct vd_budget *mem;
 	struct vd_qcow2_rw *rw;
 };
 

@@ -162,11 +162,18 @@ static int vd_qcow2_grow_reftable(struct vd_layer *layer, u64 need)
 	if (clusters * q->h.cluster_size > SZ_8M)
 		return -ENOSPC;
 	entries = clusters * q->h.cluster_size / 8;
+	ret = vd_budget_charge(q->mem, entries * 8);
+	if (ret) {
+		pr_warn_ratelimited("%s: refcount table of %llu KiB over the memory budget (module parameters layer_mem_mib, total_mem_mib)\n",
+				    layer->path, entries * 8 >> 10);
+		return -ENOMEM;
+	}
 	table = kvcalloc(entries, sizeof(u64), GFP_KERNEL);
 	dirty = bitmap_zalloc(DIV_ROUND_UP(entries * 8, 512), GFP_KERNEL);
 	if (!table || !dirty) {
 		kvfree(table);
 		bitmap_free(dirty);
+		vd_budget_uncharge(q->mem, entries * 8);
 		return -ENOMEM;
 	}
 	memcpy(table, rw->reftable, (size_t)rw->reftable_entries * 8);
@@ -176,6 +183,7 @@ static int vd_qcow2_grow_reftable(struct vd_layer *layer, u64 need)
 	WRITE_ONCE(rw->file_end, rw->file_end + (clusters << cb));
 
 	kvfree(rw->reftable);
+	vd_budget_uncharge(q->mem, (u64)rw->reftable_entries * 8);
 	bitmap_free(rw->reftable_dirty);
 	rw->reftable = table;
 	rw->reftable_dirty = dirty;
@@ -422,6 +430,11 @@ static int vd_qcow2_load_reftable(struct vd_layer *layer, struct vd_qcow2 *q,
 
 	rw->reftable_off = q->h.refcount_table_offset;
 	rw->reftable_clusters = q->h.refcount_table_clusters;
+	ret = vd_layer_charge(layer, args, bytes, "refcount table of %u clusters",
+			      rw->reftable_clusters);
+	if (ret)
+		return ret;
+	/* Charged for good: the layer goes when this fails (vd_budget_release()). */
 	rw->reftable_entries = bytes / 8;
 	rw->reftable = kvmalloc(bytes, GFP_KERNEL);
 	rw->reftable_dirty = bitmap_zalloc(DIV_ROUND_UP(bytes, 512), GFP_KERNEL);
@@ -481,6 +494,9 @@ int vd_qcow2_rw_open(struct vd_layer *layer, const struct vd_open_args *args)
 	vd_mcache_get_stats(q->cache, &st);
 	rw->dirty_limit = max_t(u64, st.capacity / 4, 16);
 
+	ret = vd_layer_charge(layer, args, q->h.cluster_size, "copy-on-write buffer");
+	if (ret)
+		return ret;
 	rw->l1_dirty = bitmap_zalloc(DIV_ROUND_UP((u64)q->l1_entries * 8, 512) + 1,
 				     GFP_KERNEL);
 	rw->bounce = kvmalloc(q->h.cluster_size, GFP_KERNEL);

@@ -148,7 +148,7 @@ int vd_qcow2_meta_add(struct vd_qcow2 *q, u64 off)
 {
 	struct vd_qcow2_rw *rw = q->rw;
 	u64 c = off >> q->h.cluster_bits, *meta, *grown;
-	u32 nr = rw->nr_meta, i;
+	u32 nr = rw->nr_meta, i, cap;
 
 	lockdep_assert_held(&rw->alloc_lock);
 	meta = rcu_dereference_protected(rw->meta, lockdep_is_held(&rw->alloc_lock));
@@ -163,9 +163,17 @@ int vd_qcow2_meta_add(struct vd_qcow2 *q, u64 off)
 		return 0;
 	}
 	/* Full: a larger copy, published whole; readers may hold the old. */
-	grown = kvmalloc_array((size_t)rw->meta_cap * 2 + 64, sizeof(u64), GFP_KERNEL);
-	if (!grown)
+	cap = rw->meta_cap * 2 + 64;
+	if (vd_budget_charge(q->mem, (u64)cap * sizeof(u64))) {
+		pr_warn_ratelimited("vdisk: qcow2 overlap checks of %u tables: over the memory budget (module parameters layer_mem_mib, total_mem_mib)\n",
+				    nr);
 		return -ENOMEM;
+	}
+	grown = kvmalloc_array(cap, sizeof(u64), GFP_KERNEL);
+	if (!grown) {
+		vd_budget_uncharge(q->mem, (u64)cap * sizeof(u64));
+		return -ENOMEM;
+	}
 	memcpy(grown, meta, (size_t)i * sizeof(u64));
 	grown[i] = c;
 	memcpy(&grown[i + 1], &meta[i], (size_t)(nr - i) * sizeof(u64));
@@ -174,9 +182,10 @@ int vd_qcow2_meta_add(struct vd_qcow2 *q, u64 off)
 	/* After the pointer: a reader never sees @nr past its array's end. */
 	smp_store_release(&rw->nr_meta, nr + 1);
 	write_seqcount_end(&rw->meta_seq);
-	rw->meta_cap = rw->meta_cap * 2 + 64;
+	swap(rw->meta_cap, cap);
 	synchronize_rcu();
 	kvfree(meta);
+	vd_budget_uncharge(q->mem, (u64)cap * sizeof(u64));
 	return 0;
 }
 
@@ -246,6 +255,10 @@ static int vd_qcow2_snap_init(struct vd_layer *layer, struct vd_qcow2 *q,
 
 	if (!q->h.nb_snapshots)
 		return 0;
+	ret = vd_layer_charge(layer, args, ((u64)q->h.nb_snapshots + 1) * sizeof(*sc.r),
+			      "ranges of %u snapshots", q->h.nb_snapshots);
+	if (ret)
+		return ret;
 	sc.r = kvmalloc_array((size_t)q->h.nb_snapshots + 1, sizeof(*sc.r), GFP_KERNEL);
 	if (!sc.r)
 		return -ENOMEM;
@@ -325,6 +338,10 @@ int vd_qcow2_meta_init(struct vd_layer *layer, const struct vd_open_args *args)
 
 	seqcount_init(&rw->meta_seq);
 	rw->meta_cap = q->l1_entries + rw->reftable_entries + 64;
+	ret = vd_layer_charge(layer, args, (u64)rw->meta_cap * sizeof(u64),
+			      "overlap check array of %u tables", rw->meta_cap);
+	if (ret)
+		return ret;
 	meta = kvmalloc_array(rw->meta_cap, sizeof(u64), GFP_KERNEL);
 	if (!meta)
 		return -ENOMEM;

@@ -14,6 +14,9 @@
  *   cache         metadata cache: capacity, use, hits and misses
  *   io_path       requests started in the submitter, redone by the worker,
  *                 handed to the worker at once
+ *   mem           one line per layer, top first: "<level> <bytes>", the
+ *                 memory it holds for its image's tables and decompression
+ *                 (budget.h; limited by the module parameter layer_mem_mib)
  */
 #include <linux/device.h>
 #include <linux/sysfs.h>
@@ -116,6 +119,17 @@ static ssize_t vd_io_path_show_locked(struct vd_device *vd, char *buf)
 			  sum.submitter, sum.retried, sum.worker);
 }
 
+static ssize_t vd_mem_show_locked(struct vd_device *vd, char *buf)
+{
+	unsigned int i;
+	int len = 0;
+
+	for (i = 0; i < vd->chain->nr; i++)
+		len += sysfs_emit_at(buf, len, "%u %llu\n", i,
+				     vd_budget_used(&vd->chain->layer[i]->mem));
+	return len;
+}
+
 #define VD_ATTR_RO(name)						\
 static ssize_t name##_show(struct device *dev,				\
 			   struct device_attribute *attr, char *buf)	\
@@ -134,6 +148,7 @@ VD_ATTR_RO(partscan);
 VD_ATTR_RO(direct_io);
 VD_ATTR_RO(cache);
 VD_ATTR_RO(io_path);
+VD_ATTR_RO(mem);
 
 static struct attribute *vd_disk_attrs[] = {
 	&dev_attr_format.attr,
@@ -146,6 +161,7 @@ static struct attribute *vd_disk_attrs[] = {
 	&dev_attr_direct_io.attr,
 	&dev_attr_cache.attr,
 	&dev_attr_io_path.attr,
+	&dev_attr_mem.attr,
 	NULL,
 };
 

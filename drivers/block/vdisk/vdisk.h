@@ -29,6 +29,7 @@
 #include <linux/rcupdate.h>
 #include <linux/workqueue.h>
 
+#include "budget.h"
 #include "fence.h"
 #include "vd_pure.h"
 #include "vd_walk.h"
@@ -145,6 +146,8 @@ struct vd_format_ops {
  * @discard_granularity: bytes a discard can free (cluster, grain), set by
  *                open() of a writable layer whose format has @discard
  * @path:         d_path of @files[0] when attached, for sysfs and status
+ * @mem:          memory taken for the image's tables and decompression
+ *                (budget.h); released when the layer is freed
  */
 struct vd_layer {
 	struct kref ref;
@@ -159,6 +162,7 @@ struct vd_layer {
 	bool broken;
 	unsigned int discard_granularity;
 	char *path;
+	struct vd_budget mem;
 };
 
 /**

@@ -45,8 +45,8 @@ static void vd_vmdk_free(struct vd_vmdk *v)
 
 	if (!v)
 		return;
+	vd_decomp_pool_destroy(v->decomp);
 	for (i = 0; i < v->nr_ext; i++) {
-		vd_decomp_pool_destroy(v->ext[i].decomp);
 		vd_vmdk_meta_free(&v->ext[i]);
 		kvfree(v->ext[i].gd);
 		kvfree(v->ext[i].rgd);
@@ -69,9 +69,19 @@ static int vd_vmdk_load_gd(struct vd_layer *layer, struct vd_vmdk_ext *e,
 	u32 i;
 	int ret;
 
+	/*
+	 * Charged first: 4096 extents of 4 Mi entries each would be 64 GiB,
+	 * from a few sparse files.
+	 */
+	ret = vd_layer_charge(layer, args, bytes, "extent %u: grain directory of %u entries",
+			      nr, e->h.gd_entries);
+	if (ret)
+		return ret;
 	e->gd = kvmalloc(bytes, GFP_KERNEL);
-	if (!e->gd)
+	if (!e->gd) {
+		vd_budget_uncharge(&layer->mem, bytes);
 		return -ENOMEM;
+	}
 	ret = vd_file_read(file, e->gd, bytes, e->h.gd_offset << 9);
 	if (ret) {
 		vd_msg_set(args->msg,
@@ -171,11 +181,6 @@ static int vd_vmdk_open_sparse(struct vd_layer *layer, struct vd_vmdk *v,
 	gt_bytes = (u64)e->h.num_gtes * 4;
 	e->slice_bytes = min_t(u64, gt_bytes, VD_MCACHE_SLICE);
 	e->slice_entries_bits = ilog2(e->slice_bytes / 4);
-	if (e->h.compressed) {
-		e->decomp = vd_decomp_pool_create(VD_CODEC_ZLIB, 1U << e->h.grain_bits);
-		if (!e->decomp)
-			return -ENOMEM;
-	}
 	if (e->h.unclean)
 		pr_warn("%s: extent %u was not closed cleanly (uncleanShutdown set)\n",
 			layer->path, nr);
@@ -195,6 +200,7 @@ static int vd_vmdk_open_monolithic(struct vd_layer *layer, struct vd_vmdk *v,
 			   args->index, layer->path, layer->nr_files - 1);
 		return -EINVAL;
 	}
+	/* not charged: fixed size, as the layer's other state */
 	v->ext = kvzalloc(sizeof(*v->ext), GFP_KERNEL);
 	if (!v->ext)
 		return -ENOMEM;
@@ -268,6 +274,11 @@ int vd_vmdk_read_desc(struct vd_layer *layer, struct vd_vmdk *v,
 	struct vd_msg msg = { .buf = text, .len = sizeof(text) };
 	int ret;
 
+	/* up to 1 MiB, kept for the layer's life */
+	ret = vd_layer_charge(layer, args, v->desc_len + 1, "descriptor of %llu bytes",
+			      v->desc_len);
+	if (ret)
+		return ret;
 	v->desc_text = kvmalloc(v->desc_len + 1, GFP_KERNEL);
 	v->desc.ext = kvcalloc(VD_VMDK_MAX_EXTENTS, sizeof(*v->desc.ext), GFP_KERNEL);
 	if (!v->desc_text || !v->desc.ext) {
@@ -289,9 +300,13 @@ int vd_vmdk_read_desc(struct vd_layer *layer, struct vd_vmdk *v,
 		goto out;
 	}
 	if (need_extents) {
-		v->nr_ext = v->desc.nr_extents;
-		v->ext = kvcalloc(v->nr_ext, sizeof(*v->ext), GFP_KERNEL);
-		if (!v->ext)
+		ret = vd_layer_charge(layer, args, (u64)v->desc.nr_extents * sizeof(*v->ext),
+				      "state of %u extents", v->desc.nr_extents);
+		if (!ret)
+			v->ext = kvcalloc(v->desc.nr_extents, sizeof(*v->ext), GFP_KERNEL);
+		if (v->ext)
+			v->nr_ext = v->desc.nr_extents;
+		else if (!ret)
 			ret = -ENOMEM;
 	}
 out:
@@ -301,6 +316,25 @@ out:
 		v->desc.ext = NULL;
 	}
 	return ret;
+}
+
+/*
+ * One pool of inflate contexts for all compressed extents, as large as
+ * their largest grain; contexts are made (and charged) on first use.
+ */
+static int vd_vmdk_decomp_init(struct vd_layer *layer, struct vd_vmdk *v)
+{
+	unsigned int bits = 0;
+	u32 i;
+
+	for (i = 0; i < v->nr_ext; i++)
+		if (v->ext[i].type == VD_VMDK_EXT_SPARSE && v->ext[i].h.compressed)
+			bits = max(bits, v->ext[i].h.grain_bits);
+	if (!bits)
+		return 0;
+	v->decomp = vd_decomp_pool_create(VD_CODEC_ZLIB, 1U << bits, &layer->mem,
+					  layer->path);
+	return v->decomp ? 0 : -ENOMEM;
 }
 
 static int vd_vmdk_open(struct vd_layer *layer, const struct vd_open_args *args)
@@ -314,6 +348,7 @@ static int vd_vmdk_open(struct vd_layer *layer, const struct vd_open_args *args)
 	if (!v)
 		return -ENOMEM;
 	v->cache = vd_mcache_pin(args->cache);
+	v->mem = &layer->mem;
 	mutex_init(&v->meta_lock);
 	spin_lock_init(&v->busy_lock);
 	INIT_LIST_HEAD(&v->busy);
@@ -363,6 +398,9 @@ static int vd_vmdk_open(struct vd_layer *layer, const struct vd_open_args *args)
 		goto err;
 	}
 	v->size = v->ext[v->nr_ext - 1].start + v->ext[v->nr_ext - 1].len;
+	ret = vd_vmdk_decomp_init(layer, v);
+	if (ret)
+		goto err;
 	ret = vd_vmdk_write_init(layer, v, args);
 	if (ret)
 		goto err;
@@ -581,7 +619,7 @@ static int vd_vmdk_read_run(struct vd_layer *layer, const struct vd_run *run,
 	struct vd_vmdk_ext *e = vd_vmdk_find(v, run->pos);
 	struct file *file = layer->files[e->file];
 	u64 gs = 1ULL << e->h.grain_bits, rel = run->pos - e->start;
-	u64 in_grain = rel & (gs - 1), marker = run->host_off;
+	u64 in_grain = rel & (gs - 1), marker = run->host_off, key;
 	char text[160] = "";
 	struct vd_msg msg = { .buf = text, .len = sizeof(text) };
 	struct vd_decomp_ctx *ctx;
@@ -589,21 +627,24 @@ static int vd_vmdk_read_run(struct vd_layer *layer, const struct vd_run *run,
 	u32 comp_len;
 	int ret;
 
-	if (!e->decomp || in_grain + run->len > gs)
+	if (!e->h.compressed || in_grain + run->len > gs)
 		return vd_vmdk_corrupt(layer, "compressed grain where none can be", -EIO);
 	/*
 	 * The layer is read-only, so a marker's offset names the grain for
-	 * the layer's life: a context still holding it saves the work.
+	 * the layer's life: a context still holding it saves the work.  The
+	 * extents share the pool: the key is the extent's number (below
+	 * 2^12) over the marker's offset (below 2^41, a 32-bit sector).
 	 */
-	ctx = vd_decomp_get(e->decomp, marker);
+	key = (u64)(e - v->ext) << 48 | marker;
+	ctx = vd_decomp_get(v->decomp, key);
 	if (!ctx)
 		return -ENOMEM;
 	ret = 0;
-	if (ctx->key != marker) {
+	if (ctx->key != key) {
 		ret = vd_file_read(file, hdr, sizeof(hdr), marker);
 		if (!ret && vd_vmdk_grain_marker(&e->h, hdr, (rel >> e->h.grain_bits) <<
 						 (e->h.grain_bits - 9),
-						 vd_decomp_in_size(e->decomp), &comp_len, &msg))
+						 vd_decomp_in_size(v->decomp), &comp_len, &msg))
 			ret = vd_vmdk_corrupt(layer, text, -EIO);
 		if (!ret)
 			ret = vd_file_read(file, ctx->in, comp_len, marker + sizeof(hdr));
@@ -611,16 +652,16 @@ static int vd_vmdk_read_run(struct vd_layer *layer, const struct vd_run *run,
 			ret = vd_vmdk_corrupt(layer, "compressed grain past the end of the file",
 					      -EIO);
 		if (!ret) {
-			ret = vd_decompress(e->decomp, ctx, comp_len);
+			ret = vd_decompress(v->decomp, ctx, comp_len, gs);
 			if (ret)
 				vd_vmdk_corrupt(layer, "compressed grain does not inflate", ret);
 			else
-				ctx->key = marker;
+				ctx->key = key;
 		}
 	}
 	if (!ret && copy_to_iter(ctx->out + in_grain, run->len, iter) != run->len)
 		ret = -EFAULT;
-	vd_decomp_put(e->decomp, ctx);
+	vd_decomp_put(v->decomp, ctx);
 	return ret;
 }
 

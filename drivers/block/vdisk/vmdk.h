@@ -16,8 +16,10 @@
 #include "vd_vmdk.h"
 #include "vdisk.h"
 
-/* Writers of one grain serialise on one of these (hashed by grain). */
-/* Dirty grain table slices of a layer before a write flushes them. */
+/*
+ * Dirty grain table slices of a layer (all its extents) before a write
+ * flushes them.
+ */
 #define VD_VMDK_MAX_DIRTY	1024
 /* Discarded grain ranges of an extent waiting for the next flush to punch. */
 #define VD_VMDK_MAX_FREES	256
@@ -42,11 +44,11 @@ struct vd_vmdk_free {
  * @rgd:       SPARSE, writable with a redundant GD: its entries
  * @slice_bytes: bytes of one cached grain table slice
  * @slice_entries_bits: log2 of entries per slice
- * @decomp:    streamOptimized: inflate contexts
  * @lock:      writable SPARSE: allocation at the end of the file, the GD
  *             entries, and changes to cached grain table slices (so that
  *             vd_mcache_writeback() sees them still)
- * @nr_dirty:  grain table slices set dirty since the last flush
+ * @nr_dirty:  grain table slices set dirty since the last flush (counted
+ *             in the layer's @dirty_slices as well)
  * @gd_dirty:  a GD entry changed since the last flush
  * @written:   a grain was written since the last flush (data to sync)
  * @frees:     SPARSE, discarded: grains whose entries were cleared in the
@@ -81,7 +83,6 @@ struct vd_vmdk_ext {
 	u32 *rgd;
 	unsigned int slice_bytes;
 	unsigned int slice_entries_bits;
-	struct vd_decomp_pool *decomp;
 	struct mutex lock;	/* see @lock above */
 	unsigned int nr_dirty;
 	bool gd_dirty;
@@ -110,6 +111,14 @@ struct vd_vmdk_ext {
  * @ext:        the extents, by @start
  * @size:       virtual bytes
  * @cache:      the device's metadata cache
+ * @mem:        the layer's memory budget, charged for the tables
+ * @decomp:     inflate contexts of the compressed extents, one pool for the
+ *              layer whatever the number of extents: the contexts of a
+ *              pool per extent would add up to gigabytes
+ * @dirty_slices: grain table slices dirty in the cache, all extents
+ *              together (each counts its own in nr_dirty under its lock);
+ *              dirty slices are never evicted, so past
+ *              VD_VMDK_MAX_DIRTY a writer flushes the layer
  * @meta_lock:  the first write's header and descriptor updates, the
  *              parent's rewrite (set_backing), and @desc
  * @opened_rw:  the first write marked the extents unclean and changed
@@ -132,6 +141,9 @@ struct vd_vmdk {
 	struct vd_vmdk_ext *ext;
 	u64 size;
 	struct vd_mcache *cache;
+	struct vd_budget *mem;
+	struct vd_decomp_pool *decomp;
+	atomic_t dirty_slices;
 	struct mutex meta_lock;	/* see @meta_lock above */
 	bool opened_rw;
 	spinlock_t busy_lock;		/* see @busy_lock above */
@@ -149,7 +161,8 @@ int vd_vmdk_grain_check(struct vd_vmdk_ext *e, u64 slice_off, u64 host,
 			struct vd_msg *msg);
 int vd_vmdk_own_slice(struct vd_vmdk_ext *e, u64 slice_off, const void *slice);
 int vd_vmdk_meta_add_gt(struct vd_vmdk_ext *e, u32 sector);
-int vd_vmdk_meta_init(struct vd_vmdk_ext *e);
+int vd_vmdk_meta_init(struct vd_layer *layer, struct vd_vmdk_ext *e, u32 nr,
+		      const struct vd_open_args *args);
 void vd_vmdk_meta_free(struct vd_vmdk_ext *e);
 struct vd_vmdk_ext *vd_vmdk_find(struct vd_vmdk *v, u64 pos);
 int vd_vmdk_read_desc(struct vd_layer *layer, struct vd_vmdk *v,

@@ -76,7 +76,7 @@ int vd_vmdk_set_backing(struct vd_layer *layer, const char *name,
 	u32 parent_cid = VD_VMDK_NO_PARENT_CID;
 	struct vd_vmdk_desc *nd = NULL;
 	char *out = NULL, *kept;
-	size_t room, len;
+	size_t room, len, kept_len;
 	unsigned int noio;
 	int ret;
 
@@ -129,8 +129,18 @@ int vd_vmdk_set_backing(struct vd_layer *layer, const char *name,
 		goto out;
 	}
 
-	kept = kvmalloc((v->desc_is_file ? len : room) + 1, GFP_KERNEL);
+	/* The kept text is charged as the one read at open was. */
+	kept_len = (v->desc_is_file ? len : room) + 1;
+	if (vd_budget_charge(v->mem, kept_len)) {
+		vd_msg_set(msg,
+			   "%s: rewritten descriptor over the memory budget (module parameters layer_mem_mib, total_mem_mib)",
+			   layer->path);
+		ret = -ENOMEM;
+		goto out;
+	}
+	kept = kvmalloc(kept_len, GFP_KERNEL);
 	if (!kept) {
+		vd_budget_uncharge(v->mem, kept_len);
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -141,13 +151,15 @@ int vd_vmdk_set_backing(struct vd_layer *layer, const char *name,
 		memcpy(out, v->desc_text, v->desc_len);
 		vd_vmdk_put_desc(layer, v, out, v->desc_len, room);
 		kvfree(kept);
+		vd_budget_uncharge(v->mem, kept_len);
 		goto out;
 	}
+	kvfree(v->desc_text);
+	vd_budget_uncharge(v->mem, v->desc_len + 1);
 	if (v->desc_is_file)
 		v->desc_len = len;
 	memcpy(kept, out, v->desc_len);
 	kept[v->desc_len] = '\0';
-	kvfree(v->desc_text);
 	v->desc_text = kept;
 	kvfree(nd->ext);
 	nd->ext = NULL;

@@ -177,22 +177,35 @@ static int vd_vmdk_cmp_u32(const void *a, const void *b)
 
 /**
  * vd_vmdk_meta_init() - set up the checks of a writable sparse extent
- * @e: the extent, its directories loaded
+ * @layer: the layer
+ * @e:     the extent, its directories loaded
+ * @nr:    its number, for messages
+ * @args:  open arguments (a refusal of the memory budget is explained)
  *
  * Room for a table per entry of each directory: the array never grows.
- * Return: 0 or -ENOMEM.
+ * Return: 0, -ENOMEM, or -EFBIG over the layer's memory budget.
  */
-int vd_vmdk_meta_init(struct vd_vmdk_ext *e)
+int vd_vmdk_meta_init(struct vd_layer *layer, struct vd_vmdk_ext *e, u32 nr,
+		      const struct vd_open_args *args)
 {
 	u32 i, n = 0;
+	u64 bytes;
+	int ret;
 
 	e->open_end = e->file_size;
 	xa_init(&e->own_slices);
 	seqcount_init(&e->gts_seq);
 	e->gts_cap = e->h.gd_entries * (e->rgd ? 2 : 1);
-	e->gts = kvmalloc_array(max(e->gts_cap, 1U), sizeof(u32), GFP_KERNEL);
-	if (!e->gts)
+	bytes = (u64)max(e->gts_cap, 1U) * sizeof(u32);
+	ret = vd_layer_charge(layer, args, bytes, "extent %u: overlap checks of %u grain tables",
+			      nr, e->gts_cap);
+	if (ret)
+		return ret;
+	e->gts = kvmalloc(bytes, GFP_KERNEL);
+	if (!e->gts) {
+		vd_budget_uncharge(&layer->mem, bytes);
 		return -ENOMEM;
+	}
 	for (i = 0; i < e->h.gd_entries; i++) {
 		if (e->gd[i])
 			e->gts[n++] = e->gd[i];

@@ -60,9 +60,16 @@ static int vd_vmdk_load_rgd(struct vd_layer *layer, struct vd_vmdk_ext *e,
 	u32 i;
 	int ret;
 
+	ret = vd_layer_charge(layer, args, bytes,
+			      "extent %u: redundant grain directory of %u entries",
+			      nr, e->h.gd_entries);
+	if (ret)
+		return ret;
 	e->rgd = kvmalloc(bytes, GFP_KERNEL);
-	if (!e->rgd)
+	if (!e->rgd) {
+		vd_budget_uncharge(&layer->mem, bytes);
 		return -ENOMEM;
+	}
 	ret = vd_file_read(layer->files[e->file], e->rgd, bytes, e->h.rgd_offset << 9);
 	if (ret) {
 		vd_msg_set(args->msg,
@@ -107,7 +114,7 @@ int vd_vmdk_write_init(struct vd_layer *layer, struct vd_vmdk *v,
 			continue;
 		ret = e->h.rgd_offset ? vd_vmdk_load_rgd(layer, e, i + 1, args) : 0;
 		if (!ret)
-			ret = vd_vmdk_meta_init(e);
+			ret = vd_vmdk_meta_init(layer, e, i + 1, args);
 		if (ret)
 			return ret;
 	}
@@ -231,8 +238,10 @@ static int vd_vmdk_set_gte(struct vd_layer *layer, struct vd_vmdk *v,
 	}
 	slot = (__le32 *)me->data + (gte_idx & ((1U << e->slice_entries_bits) - 1));
 	WRITE_ONCE(*slot, cpu_to_le32(ent));
-	if (vd_mcache_set_dirty(v->cache, me))
+	if (vd_mcache_set_dirty(v->cache, me)) {
 		e->nr_dirty++;
+		atomic_inc(&v->dirty_slices);
+	}
 	vd_mcache_put(v->cache, me);
 	return 0;
 }
@@ -591,10 +600,11 @@ int vd_vmdk_write_run(struct vd_layer *layer, const struct vd_chain *chain,
 		len -= n;
 	}
 	vd_vmdk_busy_drop(v, &busy);
-	/* dirty slices are never evicted: bound them */
-	mutex_lock(&e->lock);
-	flush = e->nr_dirty >= VD_VMDK_MAX_DIRTY;
-	mutex_unlock(&e->lock);
+	/*
+	 * Dirty slices are never evicted: bound them, for the whole layer
+	 * (4096 extents of 1024 each would be 16 GiB of cache).
+	 */
+	flush = atomic_read(&v->dirty_slices) >= VD_VMDK_MAX_DIRTY;
 	if (!ret && flush)
 		ret = vd_vmdk_flush(layer);
 	return ret;
@@ -650,6 +660,7 @@ static int vd_vmdk_flush_sparse(struct vd_layer *layer, struct vd_vmdk *v,
 		ret = vd_file_sync(file);
 	if (ret)
 		goto out;
+	atomic_sub(e->nr_dirty, &v->dirty_slices);
 	e->nr_dirty = 0;
 	/* No synced table points at the discarded grains any more. */
 	vd_vmdk_punch_frees(layer, e);
@@ -714,6 +725,30 @@ void vd_vmdk_write_close(struct vd_layer *layer, struct vd_vmdk *v)
 }
 
 /* --- discard and write zeroes ------------------------------------------ */
+
+/*
+ * The first discard of an extent: room for the grains it queues, charged
+ * to the layer (4 KiB for each of up to 4096 extents).  Caller holds
+ * e->lock.
+ */
+static int vd_vmdk_frees_alloc(struct vd_layer *layer, struct vd_vmdk *v,
+			       struct vd_vmdk_ext *e)
+{
+	size_t bytes = VD_VMDK_MAX_FREES * sizeof(*e->frees);
+
+	if (vd_budget_charge(v->mem, bytes)) {
+		pr_warn_ratelimited("%s: discard refused: over the memory budget (module parameters layer_mem_mib, total_mem_mib)\n",
+				    layer->path);
+		return -ENOMEM;
+	}
+	/* under locks the I/O path takes: no reclaim through us */
+	e->frees = kmalloc(bytes, GFP_NOIO);
+	if (!e->frees) {
+		vd_budget_uncharge(v->mem, bytes);
+		return -ENOMEM;
+	}
+	return 0;
+}
 
 /* Can [@off, @off + @len) join e->frees?  Caller holds e->lock. */
 static bool vd_vmdk_free_fits(struct vd_vmdk_ext *e, u64 off, u64 len)
@@ -793,13 +828,9 @@ static int vd_vmdk_discard_grain(struct vd_layer *layer, struct vd_vmdk *v,
 	mutex_lock(&e->lock);
 	if (kind == VD_VMDK_GRAIN_DATA) {
 		if (!e->frees) {
-			/* under locks the I/O path takes: no reclaim through us */
-			e->frees = kmalloc_array(VD_VMDK_MAX_FREES, sizeof(*e->frees),
-						 GFP_NOIO);
-			if (!e->frees) {
-				ret = -ENOMEM;
+			ret = vd_vmdk_frees_alloc(layer, v, e);
+			if (ret)
 				goto out_unlock;
-			}
 		}
 		/* Check first: an entry changed must get its grain queued. */
 		if (!vd_vmdk_free_fits(e, host, gs)) {
@@ -815,7 +846,7 @@ static int vd_vmdk_discard_grain(struct vd_layer *layer, struct vd_vmdk *v,
 		ret = vd_vmdk_set_gte(layer, v, e, e->rgd[gd_idx], gte_idx, want);
 	if (!ret && kind == VD_VMDK_GRAIN_DATA)
 		vd_vmdk_free_add(e, host, gs);
-	dc->flush = e->nr_dirty >= VD_VMDK_MAX_DIRTY;
+	dc->flush = atomic_read(&v->dirty_slices) >= VD_VMDK_MAX_DIRTY;
 out_unlock:
 	mutex_unlock(&e->lock);
 out:

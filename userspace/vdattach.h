@@ -152,6 +152,7 @@ const struct vd_qcow2_snapshot *vda_find_snapshot(const struct vda_snapshots *sn
 const char *vda_show(const char *str);
 ssize_t vda_pread_full(int fd, void *buf, size_t len, uint64_t off);
 char *vda_backing_path(const char *base, const char *name);
+const char *vda_open_error(int err);
 int vda_open_layer_rw(struct vda_layer *l, const char *path, unsigned int format);
 
 /* vdattach_vmdk.c */

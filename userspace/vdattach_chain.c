@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -182,10 +183,22 @@ fail_errno:
 	return -err;
 }
 
-/* Message for vda_open_layer()'s errors. */
-static const char *vda_open_error(int err)
+/*
+ * Message for an error of vda_open_layer() or of opening an extent file;
+ * running out of file descriptors names the limit to raise.
+ */
+const char *vda_open_error(int err)
 {
-	return err == EFTYPE_VDA ? "not a regular file or block device" : strerror(-err);
+	static char emfile[96];
+	struct rlimit rl;
+
+	if (err == EFTYPE_VDA)
+		return "not a regular file or block device";
+	if (err != -EMFILE || getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return strerror(-err);
+	snprintf(emfile, sizeof(emfile), "%s (open file limit %llu: raise it with ulimit -n)",
+		 strerror(EMFILE), (unsigned long long)rl.rlim_cur);
+	return emfile;
 }
 
 /*
@@ -492,6 +505,22 @@ static int vda_unused_backing_formats(const struct vda_chain_opts *o,
 			       chain->nr - 1, chain->nr == 2 ? "" : "s", last->path);
 }
 
+/*
+ * A chain holds up to VDISK_MAX_LAYERS files, and a vmdk layer one more
+ * per extent (up to 4096): far past the usual soft limit of 1024 open
+ * files.  Like QEMU at startup, take the hard limit as the soft one; an
+ * open that still fails names the limit (vda_open_error()).
+ */
+static void vda_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 /**
  * vda_resolve_chain() - open the layers of an image, top first
  * @o:     the command line; @o->read_only is set if the top image had to be
@@ -507,6 +536,7 @@ int vda_resolve_chain(struct vda_chain_opts *o, struct vda_chain *chain)
 	unsigned int level;
 	int ret;
 
+	vda_raise_nofile();
 	chain->nr = 1;
 	ret = vda_open_top(o, &chain->layer[0]);
 	if (!ret)

@@ -63,7 +63,7 @@ static int vda_open_extents(struct vda_layer *l, const char *text,
 		fd = vda_open_extent(path, writable ? O_RDWR : O_RDONLY);
 		if (fd < 0)
 			vda_warn(vda_show(l->path), "extent %u '%s': %s", i + 1,
-				 vda_show(path), strerror(-fd));
+				 vda_show(path), vda_open_error(fd));
 		free(name);
 		free(path);
 		if (fd < 0)

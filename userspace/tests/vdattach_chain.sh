@@ -284,6 +284,33 @@ else
 	nok "info parentCID mismatch" "rc=$rc" "$(cat err.txt)"
 fi
 
+# More extent files than the usual soft limit of 1024 open files: vdattach
+# takes the hard limit (as QEMU does); below what the image needs, the
+# refusal names the limit.
+mkdir -p v/many
+python3 - v/many <<'PY'
+import sys
+d = sys.argv[1]
+lines = ['# Disk DescriptorFile', 'version=1', 'CID=fffffffe', 'parentCID=ffffffff',
+         'createType="twoGbMaxExtentFlat"', '']
+for i in range(1100):
+    open('%s/e%d.raw' % (d, i), 'wb').truncate(512)
+    lines.append('RW 1 FLAT "e%d.raw" 0' % i)
+open(d + '/many.vmdk', 'w').write('\n'.join(lines) + '\n')
+PY
+if [ "$(ulimit -H -n)" = unlimited ] || [ "$(ulimit -H -n)" -ge 1200 ]; then
+	run sh -c 'ulimit -S -n 1024 && exec "$0" info --json "$1"' "$V" v/many/many.vmdk
+	if [ "$rc" -eq 0 ] && grep -q '"extent_files": 1100' out.txt; then
+		ok "vmdk: 1100 extent files under a soft limit of 1024"
+	else
+		nok "vmdk: 1100 extent files under a soft limit of 1024" "rc=$rc" "$(cat err.txt)"
+	fi
+fi
+expect_err "vmdk: out of file descriptors names the limit" 2 \
+	"vdattach: v/many/many.vmdk: extent 1019 'v/many/e1018.raw': Too many open files (open file limit 1024: raise it with ulimit -n)" \
+	sh -c 'ulimit -n 1024 && exec "$0" info "$1"' "$V" v/many/many.vmdk
+rm -rf v/many
+
 # ---- missing files, protocols, loops, depth ----
 
 # qemu-img 7.2 opens the backing file on create: name it afterwards.

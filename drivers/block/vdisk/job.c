@@ -132,12 +132,30 @@ static int vd_job_thread(void *data)
 {
 	struct vd_job *job = data;
 	struct vd_device *vd = job->vd;
+	struct vd_chain *new_backing;
+	struct vd_layer *target;
 	int ret;
 
 	ret = vd_job_run(job);
 
 	/* From here on guest requests need not register any more. */
 	WRITE_ONCE(vd->fence.active, false);
+
+	/*
+	 * Drop the job's own references to its layers now: a finished job
+	 * stays for JOB_STATUS until the next one or the detach, and the
+	 * tables of a cancelled rebase's new chain (and their share of the
+	 * memory budget) must not stay that long.  The stack holds what it
+	 * serves.  Under @vd->lock: the sysfs "mem" file reads them.
+	 */
+	mutex_lock(&vd->lock);
+	new_backing = job->new_backing;
+	job->new_backing = NULL;
+	target = job->target;
+	job->target = NULL;
+	mutex_unlock(&vd->lock);
+	vd_chain_free(new_backing);
+	vd_layer_put(target);
 
 	spin_lock(&job->lock);
 	job->ended = ktime_get();

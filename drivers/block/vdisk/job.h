@@ -31,6 +31,8 @@
  * @target:      commit: the writable instance of the base layer; the
  *               device's stack holds it from the job's start on
  * @new_backing: rebase: the new backing layers, top first (nr may be 0)
+ *               (both dropped, under the device's lock, as the thread
+ *               ends: a finished job keeps no layer)
  * @backing_name: what the top's header is to name as its backing file, or
  *               NULL to leave the header alone
  * @rate_limit:  bytes per second read, 0 for no limit

@@ -16,11 +16,15 @@
  *                 handed to the worker at once
  *   mem           one line per layer, top first: "<level> <bytes>", the
  *                 memory it holds for its image's tables and decompression
- *                 (budget.h; limited by the module parameter layer_mem_mib)
+ *                 (budget.h; limited by the module parameter layer_mem_mib);
+ *                 then, while a rebase holds new backing layers that are
+ *                 not in the stack yet, one "new <level> <bytes>" line each
+ *                 (level in the new backing chain, 0 its top)
  */
 #include <linux/device.h>
 #include <linux/sysfs.h>
 
+#include "job.h"
 #include "mcache.h"
 #include "vdisk.h"
 #include "vd_probe.h"
@@ -119,14 +123,35 @@ static ssize_t vd_io_path_show_locked(struct vd_device *vd, char *buf)
 			  sum.submitter, sum.retried, sum.worker);
 }
 
+static bool vd_chain_holds(const struct vd_chain *chain, const struct vd_layer *layer)
+{
+	unsigned int i;
+
+	for (i = 0; i < chain->nr; i++)
+		if (chain->layer[i] == layer)
+			return true;
+	return false;
+}
+
+/*
+ * A rebase's new backing layers are charged from JOB_START on (a hostile
+ * backing chain is refused there), so they are shown too until the
+ * switch puts them into the stack.  vd->job changes under vd->lock, which
+ * the caller holds: the job and its layers stay while we read them.
+ */
 static ssize_t vd_mem_show_locked(struct vd_device *vd, char *buf)
 {
+	const struct vd_chain *nb = vd->job ? vd->job->new_backing : NULL;
 	unsigned int i;
 	int len = 0;
 
 	for (i = 0; i < vd->chain->nr; i++)
 		len += sysfs_emit_at(buf, len, "%u %llu\n", i,
 				     vd_budget_used(&vd->chain->layer[i]->mem));
+	for (i = 0; nb && i < nb->nr; i++)
+		if (!vd_chain_holds(vd->chain, nb->layer[i]))
+			len += sysfs_emit_at(buf, len, "new %u %llu\n", i,
+					     vd_budget_used(&nb->layer[i]->mem));
 	return len;
 }
 

@@ -66,6 +66,7 @@ static const char vda_usage[] =
 "  2  the operation failed (file error, bad image or backing chain,\n"
 "     refused by the kernel, no driver)\n"
 "  3  device busy: open or mounted on detach, index taken on attach,\n"
+"     an image locked by another process (a VM, qemu-nbd, qemu-img),\n"
 "     a job already running on commit and rebase\n"
 "  4  no such device\n"
 "  130  commit or rebase cancelled (SIGINT, SIGTERM, vdattach cancel)\n";

@@ -65,6 +65,13 @@ static const char vda_attach_usage[] =
 "                             file, the next for that one's, and so on\n"
 "  -l, --snapshot SNAP        serve the internal snapshot SNAP (id or name)\n"
 "                             of a qcow2 IMAGE; implies --read-only\n"
+"  -U, --force-share          attach read-only sharing everything, as\n"
+"                             qemu-img -U: works on an image a VM or qemu-nbd\n"
+"                             writes (what it shows may then change or be\n"
+"                             inconsistent), and stops no other user\n"
+"      --no-lock              take no QEMU-style image locks: UNSAFE, nothing\n"
+"                             then stops a second writer from corrupting\n"
+"                             the image (for filesystems without OFD locks)\n"
 "      --autoclear            detach automatically on last close\n"
 "      --no-direct-io         use buffered I/O on the image files\n"
 "      --cache-kib KIB        metadata cache (qcow2 L2 tables, vmdk grain\n"
@@ -75,7 +82,8 @@ static const char vda_attach_usage[] =
 "  -n, --index N              attach as /dev/vdN (default: first free)\n"
 "  -h, --help                 show this help\n";
 
-enum { VDA_OPT_AUTOCLEAR = 0x100, VDA_OPT_NO_DIO, VDA_OPT_CACHE_KIB, VDA_OPT_FORCE_CID };
+enum { VDA_OPT_AUTOCLEAR = 0x100, VDA_OPT_NO_DIO, VDA_OPT_CACHE_KIB, VDA_OPT_FORCE_CID,
+       VDA_OPT_NO_LOCK };
 
 static const struct option vda_attach_options[] = {
 	{ "read-only",		no_argument,		NULL, 'r' },
@@ -83,6 +91,8 @@ static const struct option vda_attach_options[] = {
 	{ "format",		required_argument,	NULL, 'f' },
 	{ "backing-format",	required_argument,	NULL, 'F' },
 	{ "snapshot",		required_argument,	NULL, 'l' },
+	{ "force-share",	no_argument,		NULL, 'U' },
+	{ "no-lock",		no_argument,		NULL, VDA_OPT_NO_LOCK },
 	{ "autoclear",		no_argument,		NULL, VDA_OPT_AUTOCLEAR },
 	{ "no-direct-io",	no_argument,		NULL, VDA_OPT_NO_DIO },
 	{ "cache-kib",		required_argument,	NULL, VDA_OPT_CACHE_KIB },
@@ -101,6 +111,12 @@ static int vda_attach_option(struct vda_attach_opts *o, int c)
 		return VDA_EXIT_OK;
 	case 'P':
 		o->flags |= VDISK_ATTACH_PARTSCAN;
+		return VDA_EXIT_OK;
+	case 'U':
+		o->flags |= VDISK_ATTACH_READ_ONLY | VDISK_ATTACH_SHARE_ALL;
+		return VDA_EXIT_OK;
+	case VDA_OPT_NO_LOCK:
+		o->flags |= VDISK_ATTACH_NO_LOCK;
 		return VDA_EXIT_OK;
 	case VDA_OPT_AUTOCLEAR:
 		o->flags |= VDISK_ATTACH_AUTOCLEAR;
@@ -153,7 +169,7 @@ static int vda_parse_attach_args(int argc, char **argv, struct vda_attach_opts *
 
 	memset(o, 0, sizeof(*o));
 	o->index = -1;
-	while ((c = getopt_long(argc, argv, "rPf:F:l:n:h", vda_attach_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "rPUf:F:l:n:h", vda_attach_options, NULL)) != -1) {
 		if (c == 'h') {
 			fputs(vda_attach_usage, stdout);
 			return VDA_EXIT_OK;

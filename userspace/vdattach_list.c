@@ -533,7 +533,7 @@ static const char vda_features_usage[] =
 "  -h, --help         show this help\n";
 
 static const char *const vda_feature_names[] = {
-	"raw", "qcow2", "vmdk", "discard", "commit", "rebase", "qcow2-write",
+	"raw", "qcow2", "vmdk", "discard", "commit", "rebase", "qcow2-write", "qemu-locks",
 };
 
 static void vda_print_features(uint64_t bits, bool json)

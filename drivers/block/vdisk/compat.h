@@ -11,6 +11,8 @@
  *  - 6.5 changed block_device_operations ->open() to take the gendisk and
  *    ->release() to drop the mode argument; BLK_OPEN_* came with it.
  *  - 6.6 and 6.7 moved an inode's ctime and mtime behind accessors.
+ *  - 6.3 moved file locks to <linux/filelock.h>; 6.9 moved their common
+ *    fields into struct file_lock_core (fl->c.flc_owner for fl->fl_owner).
  *
  * Each is detected by what the change introduced (a macro, or for the last
  * a function the Makefile finds in the headers) rather than by version
@@ -22,6 +24,16 @@
 #include <linux/blk-mq.h>
 #include <linux/blkdev.h>
 #include <linux/fs.h>
+#if __has_include(<linux/filelock.h>)
+#include <linux/filelock.h>
+#endif
+
+/* A field common to all file locks: vd_flc(fl, owner). */
+#ifdef for_each_file_lock	/* 6.9+: struct file_lock_core */
+#define vd_flc(fl, field)	((fl)->c.flc_##field)
+#else
+#define vd_flc(fl, field)	((fl)->fl_##field)
+#endif
 
 /**
  * struct vd_limits - the queue properties vdisk sets, version-neutral

@@ -62,7 +62,7 @@ static long vd_ioc_get_features(void __user *argp)
 	f.max_layers = VDISK_MAX_LAYERS;
 	f.features = VDISK_FEAT_RAW | VDISK_FEAT_QCOW2 | VDISK_FEAT_VMDK |
 		     VDISK_FEAT_DISCARD | VDISK_FEAT_QCOW2_WRITE |
-		     VDISK_FEAT_COMMIT | VDISK_FEAT_REBASE;
+		     VDISK_FEAT_COMMIT | VDISK_FEAT_REBASE | VDISK_FEAT_QEMU_LOCKS;
 	return vd_copy_out(argp, &f, sizeof(f));
 }
 
@@ -148,6 +148,7 @@ err:
  * @level:     the layer's position in the stack, for messages
  * @writable:  the layer will be written
  * @allow_dio: direct I/O where the files allow it
+ * @lock:      enum vd_lock_mode: QEMU's locks to take on its files (lock.h)
  * @cache:     the device's metadata cache
  * @msg:       explanation on failure
  *
@@ -156,6 +157,7 @@ err:
 struct vd_layer *vd_layer_from_user(const void __user *specs, unsigned int i,
 				    unsigned int spec_size, unsigned int level,
 				    bool writable, bool allow_dio,
+				    enum vd_lock_mode lock,
 				    struct vd_mcache *cache, struct vd_msg *msg)
 {
 	struct vd_open_args args = { .index = level, .msg = msg, .cache = cache };
@@ -196,6 +198,17 @@ struct vd_layer *vd_layer_from_user(const void __user *specs, unsigned int i,
 	layer = vd_layer_open(files, nr, spec.format, writable, allow_dio, &args);
 	kfree(snapshot);
 	kfree(files);
+	if (IS_ERR(layer))
+		return layer;
+	/*
+	 * Locked once the headers have been read, as QEMU sets its
+	 * permissions once an image is open; a conflict closes it again.
+	 */
+	ret = vd_lock_layer(layer, writable, lock, level, msg);
+	if (ret) {
+		vd_layer_put(layer);
+		return ERR_PTR(ret);
+	}
 	return layer;
 }
 
@@ -217,7 +230,7 @@ static int vd_build_chain(const struct vdisk_attach *a, struct vd_mcache *cache,
 		layer = vd_layer_from_user(specs, i, a->layer_spec_size, i,
 					   i == 0 && !read_only,
 					   !(a->flags & VDISK_ATTACH_NO_DIO),
-					   cache, msg);
+					   vd_lock_mode_of(a->flags), cache, msg);
 		if (IS_ERR(layer)) {
 			ret = PTR_ERR(layer);
 			goto err;

@@ -44,6 +44,13 @@ static void vd_job_release(struct kref *ref)
 {
 	struct vd_job *job = container_of(ref, struct vd_job, ref);
 
+	if (job->old_base) {
+		/* Never launched: the stack's base keeps others from writing again. */
+		if (job->target)
+			vd_lock_release(job->target);
+		vd_lock_share_writes(job->old_base, false);
+		vd_layer_put(job->old_base);
+	}
 	vd_layer_put(job->target);
 	vd_chain_free(job->new_backing);
 	kfree(job->backing_name);
@@ -155,7 +162,11 @@ static int vd_job_thread(void *data)
 	job->target = NULL;
 	mutex_unlock(&vd->lock);
 	vd_chain_free(new_backing);
-	vd_layer_put(target);
+	if (target) {
+		/* Stays in the stack as a base that nobody writes. */
+		vd_lock_drop_writes(target);
+		vd_layer_put(target);
+	}
 
 	spin_lock(&job->lock);
 	job->ended = ktime_get();
@@ -244,20 +255,34 @@ static bool vd_layer_same_files(const struct vd_layer *a,
  */
 static int vd_job_open_layers(struct vd_job *job,
 			      const struct vdisk_job_start *j, bool dio,
-			      struct vd_mcache *cache, struct vd_msg *msg)
+			      enum vd_lock_mode lock, struct vd_mcache *cache,
+			      struct vd_msg *msg)
 {
 	const void __user *specs = u64_to_user_ptr(j->layers);
 	struct vd_layer *layer;
 	struct vd_chain *nb;
 	unsigned int i;
+	int ret;
 
 	if (j->type == VDISK_JOB_COMMIT) {
 		layer = vd_layer_from_user(specs, 0, j->layer_spec_size,
-					   j->base_level, true, dio, cache, msg);
+					   j->base_level, true, dio, VD_LOCK_NONE,
+					   cache, msg);
 		if (IS_ERR(layer))
 			return PTR_ERR(layer);
 		job->target = layer;
-		return 0;
+		if (!job->old_base)
+			return 0;	/* a bad base_level: refused later */
+		/*
+		 * The commit takes write on the base as QEMU's would: its
+		 * instance must not find the stack's own "write not shared"
+		 * bytes, only other processes' (a VM using the base).
+		 */
+		vd_lock_share_writes(job->old_base, true);
+		ret = vd_lock_layer(layer, true, lock, j->base_level, msg);
+		if (ret)
+			vd_lock_share_writes(job->old_base, false);
+		return ret;
 	}
 	nb = vd_chain_alloc(j->nr_layers);
 	if (!nb)
@@ -265,7 +290,7 @@ static int vd_job_open_layers(struct vd_job *job,
 	job->new_backing = nb;
 	for (i = 0; i < j->nr_layers; i++) {
 		layer = vd_layer_from_user(specs, i, j->layer_spec_size, i + 1,
-					   false, dio, cache, msg);
+					   false, dio, lock, cache, msg);
 		if (IS_ERR(layer))
 			return PTR_ERR(layer);
 		nb->layer[i] = layer;
@@ -441,6 +466,9 @@ static int vd_job_launch(struct vd_device *vd, struct vd_job *job)
 	blk_mq_unfreeze_queue(q);
 
 	vd_chain_free(old);
+	/* The stack's old base goes with its locks: @target holds them now. */
+	vd_layer_put(job->old_base);
+	job->old_base = NULL;
 	vd_job_put(prev);	/* finished: vd_job_prepare() checked */
 	wake_up_process(task);
 	return 0;
@@ -494,6 +522,7 @@ long vd_ioc_job_start(void __user *argp)
 	struct vdisk_job_start j;
 	struct vd_device *vd = NULL;
 	struct vd_job *job = NULL;
+	enum vd_lock_mode lock = VD_LOCK_NONE;
 	bool dio = false;
 	char *msgbuf;
 	int ret;
@@ -551,6 +580,11 @@ long vd_ioc_job_start(void __user *argp)
 			kref_get(&vd->ref);
 			cache = vd_mcache_pin(vd->mcache);
 			dio = !(vd->flags & VDISK_ATTACH_NO_DIO);
+			lock = vd_lock_mode_of(vd->flags);
+			if (j.type == VDISK_JOB_COMMIT && j.base_level < vd->chain->nr) {
+				job->old_base = vd->chain->layer[j.base_level];
+				kref_get(&job->old_base->ref);
+			}
 		}
 	}
 	mutex_unlock(&vd_ctl_mutex);
@@ -558,7 +592,7 @@ long vd_ioc_job_start(void __user *argp)
 		vd = NULL;
 		goto out;
 	}
-	ret = vd_job_open_layers(job, &j, dio, cache, &msg);
+	ret = vd_job_open_layers(job, &j, dio, lock, cache, &msg);
 	if (!ret) {
 		mutex_lock(&vd_ctl_mutex);
 		ret = vd_job_start_locked(vd, job, &j, &msg);

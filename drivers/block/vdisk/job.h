@@ -30,6 +30,10 @@
  * @base_level:  commit: level of @target in the stack
  * @target:      commit: the writable instance of the base layer; the
  *               device's stack holds it from the job's start on
+ * @old_base:    commit: the stack's layer at @base_level, held from the
+ *               start's checks to the launch: its files share writing
+ *               with @target's meanwhile (lock.h), and a refused commit
+ *               gives its locks back
  * @new_backing: rebase: the new backing layers, top first (nr may be 0)
  *               (both dropped, under the device's lock, as the thread
  *               ends: a finished job keeps no layer)
@@ -62,6 +66,7 @@ struct vd_job {
 	u32 flags;
 	unsigned int base_level;
 	struct vd_layer *target;
+	struct vd_layer *old_base;
 	struct vd_chain *new_backing;
 	char *backing_name;
 	u64 rate_limit;

@@ -28,6 +28,14 @@ int vd_check_attach(const struct vdisk_attach *a, struct vd_msg *msg)
 			   a->flags & ~VDISK_ATTACH_FLAGS_ALL);
 		return -EINVAL;
 	}
+	if ((a->flags & VDISK_ATTACH_SHARE_ALL) && !(a->flags & VDISK_ATTACH_READ_ONLY)) {
+		vd_msg_set(msg, "attach: SHARE_ALL needs READ_ONLY (a writer cannot share writing)");
+		return -EINVAL;
+	}
+	if ((a->flags & VDISK_ATTACH_SHARE_ALL) && (a->flags & VDISK_ATTACH_NO_LOCK)) {
+		vd_msg_set(msg, "attach: SHARE_ALL and NO_LOCK exclude each other");
+		return -EINVAL;
+	}
 	if (!VD_RESERVED_ZERO(a) || a->reserved0) {
 		vd_msg_set(msg, "attach: reserved fields must be zero");
 		return -EINVAL;

@@ -30,6 +30,7 @@
 #include <linux/workqueue.h>
 
 #include "budget.h"
+#include "lock.h"
 #include "fence.h"
 #include "vd_pure.h"
 #include "vd_walk.h"
@@ -148,6 +149,11 @@ struct vd_format_ops {
  * @path:         d_path of @files[0] when attached, for sysfs and status
  * @mem:          memory taken for the image's tables and decompression
  *                (budget.h); released when the layer is freed
+ * @lock_perm:    QEMU permissions (VD_PERM_*, lock.h) whose lock bytes its
+ *                files hold; 0 when not locked
+ * @lock_unshared: permissions its files keep others from.  Both are set
+ *                when the layer is opened, and changed only by the one job
+ *                starting or running on the device (vd_device.job_starting)
  */
 struct vd_layer {
 	struct kref ref;
@@ -163,6 +169,8 @@ struct vd_layer {
 	unsigned int discard_granularity;
 	char *path;
 	struct vd_budget mem;
+	u8 lock_perm;
+	u8 lock_unshared;
 };
 
 /**
@@ -254,6 +262,7 @@ void vd_copy_msg_out(u64 uptr, u32 size, char *msg);
 struct vd_layer *vd_layer_from_user(const void __user *specs, unsigned int i,
 				    unsigned int spec_size, unsigned int level,
 				    bool writable, bool allow_dio,
+				    enum vd_lock_mode lock,
 				    struct vd_mcache *cache, struct vd_msg *msg);
 
 /* job.c */

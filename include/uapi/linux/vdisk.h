@@ -52,6 +52,7 @@ enum vdisk_format {
 #define VDISK_FEAT_COMMIT	(1ULL << 4)
 #define VDISK_FEAT_REBASE	(1ULL << 5)
 #define VDISK_FEAT_QCOW2_WRITE	(1ULL << 6)	/* qcow2 layers read-write */
+#define VDISK_FEAT_QEMU_LOCKS	(1ULL << 7)	/* QEMU's image locks taken */
 
 /**
  * struct vdisk_features - VDISK_IOC_GET_FEATURES: what the driver supports
@@ -104,8 +105,18 @@ struct vdisk_layer_spec {
 #define VDISK_ATTACH_PARTSCAN	(1U << 1)	/* scan the partition table */
 #define VDISK_ATTACH_AUTOCLEAR	(1U << 2)	/* detach on last close */
 #define VDISK_ATTACH_NO_DIO	(1U << 3)	/* buffered I/O to the files */
+/*
+ * The driver takes QEMU's image locks (OFD locks on bytes 100-103 and
+ * 200-203 of every file, as QEMU's file-posix driver does) and refuses an
+ * image another process uses against them (EBUSY).  NO_LOCK takes none
+ * (unsafe: nothing stops a second writer); SHARE_ALL, only with READ_ONLY,
+ * shares everything like qemu-img -U (stops nobody, is stopped by nobody).
+ */
+#define VDISK_ATTACH_NO_LOCK	(1U << 4)
+#define VDISK_ATTACH_SHARE_ALL	(1U << 5)
 #define VDISK_ATTACH_FLAGS_ALL	(VDISK_ATTACH_READ_ONLY | VDISK_ATTACH_PARTSCAN | \
-				 VDISK_ATTACH_AUTOCLEAR | VDISK_ATTACH_NO_DIO)
+				 VDISK_ATTACH_AUTOCLEAR | VDISK_ATTACH_NO_DIO | \
+				 VDISK_ATTACH_NO_LOCK | VDISK_ATTACH_SHARE_ALL)
 
 /**
  * struct vdisk_attach - VDISK_IOC_ATTACH: create /dev/vdN from a layer stack

@@ -130,6 +130,11 @@ static void vd_layer_release(struct kref *ref)
 
 	if (layer->ops)
 		layer->ops->close(layer);
+	/*
+	 * The image locks go with the layer, not with the last reference to
+	 * its files: the process that passed them may keep its own.
+	 */
+	vd_lock_release(layer);
 	for (i = 0; i < layer->nr_files; i++)
 		if (layer->files[i])
 			fput(layer->files[i]);

@@ -46,8 +46,6 @@ static void vd_job_release(struct kref *ref)
 
 	if (job->old_base) {
 		/* Never launched: the stack's base keeps others from writing again. */
-		if (job->target)
-			vd_lock_release(job->target);
 		vd_lock_share_writes(job->old_base, false);
 		vd_layer_put(job->old_base);
 	}

@@ -5,9 +5,10 @@
  * The locks are OFD locks owned by the struct file the kernel holds, taken
  * and tested with vfs_lock_file()/vfs_test_lock() as fcntl(F_OFD_SETLK)
  * and fcntl(F_OFD_GETLK) would, so that QEMU's own test sees them and ours
- * sees QEMU's; a network filesystem forwards them to its server.  Nothing
- * here needs unlocking at the end: the last fput() of a file removes its
- * OFD locks.
+ * sees QEMU's; a network filesystem forwards them to its server.
+ * A layer's locks go when the layer is freed (vd_lock_release()): not
+ * later, with the last fput() of a file, as the process that passed it may
+ * hold it longer.
  */
 #include <linux/fs.h>
 #include <linux/sched.h>
@@ -242,7 +243,7 @@ void vd_lock_drop_writes(struct vd_layer *layer)
 	layer->lock_perm &= ~bits;
 }
 
-/* Unlock every file of @layer (a refused job whose files stay open in vdattach). */
+/* Unlock every file of @layer: it is being freed (its files may stay open). */
 void vd_lock_release(struct vd_layer *layer)
 {
 	unsigned int i;

@@ -12,8 +12,8 @@
  * and on byte 100 + n for every permission n it does not share.  All the
  * locks are read locks, so taking one never fails: conflicts are found
  * only by that test.  vdisk takes the locks on the files the kernel
- * holds, so they last exactly as long as the attachment (or the job) and
- * go with the last reference to the file, whatever happens to vdattach.
+ * holds and gives them up when it frees the layer, so they last exactly as
+ * long as the attachment (or the job), whatever happens to vdattach.
  */
 #ifndef VDISK_LOCK_H
 #define VDISK_LOCK_H

@@ -24,7 +24,7 @@
 #include <linux/blk-mq.h>
 #include <linux/blkdev.h>
 #include <linux/fs.h>
-#if __has_include(<linux/filelock.h>)
+#ifdef VD_HAVE_FILELOCK_H	/* 6.3+; the Makefile looks for it */
 #include <linux/filelock.h>
 #endif
 

@@ -116,7 +116,8 @@ static int vd_lock_file(struct file *file, u32 perm, u32 unshared,
 					  VD_LOCK_SHARED_BASE + n);
 	}
 	if (ret == -EAGAIN) {
-		vd_msg_set(msg, "layer %u: %pD has a write lock of another process on QEMU's lock bytes",
+		vd_msg_set(msg,
+			   "layer %u: %pD has a write lock of another process on QEMU's lock bytes",
 			   level, file);
 		ret = -EBUSY;
 		goto fail;
@@ -126,14 +127,16 @@ static int vd_lock_file(struct file *file, u32 perm, u32 unshared,
 	/* Another holder of what we keep from others first: the likelier news. */
 	ret = vd_lock_find_conflict(file, unshared, VD_LOCK_PERM_BASE, &n);
 	if (ret > 0) {
-		vd_msg_set(msg, "layer %u: %pD is locked for %s by another process (QEMU-style lock on byte %u)",
+		vd_msg_set(msg,
+			   "layer %u: %pD is locked for %s by another process (QEMU-style lock on byte %u)",
 			   level, file, vd_perm_doing[n], VD_LOCK_PERM_BASE + n);
 		goto conflict;
 	}
 	if (!ret)
 		ret = vd_lock_find_conflict(file, perm, VD_LOCK_SHARED_BASE, &n);
 	if (ret > 0) {
-		vd_msg_set(msg, "layer %u: %pD is in use by another process that does not allow %s (QEMU-style lock on byte %u)",
+		vd_msg_set(msg,
+			   "layer %u: %pD is in use by another process that does not allow %s (QEMU-style lock on byte %u)",
 			   level, file, vd_perm_doing[n], VD_LOCK_SHARED_BASE + n);
 		goto conflict;
 	}
@@ -188,7 +191,8 @@ int vd_lock_layer(struct vd_layer *layer, bool writable, enum vd_lock_mode mode,
 		}
 		if (ret) {
 			if (ret != -EBUSY)
-				vd_msg_set(msg, "layer %u: %pD: QEMU-style locks cannot be taken (error %d); attaching without them (vdattach --no-lock) is unsafe",
+				vd_msg_set(msg,
+					   "layer %u: %pD: QEMU-style locks cannot be taken (error %d); attaching without them (vdattach --no-lock) is unsafe",
 					   level, layer->files[i], ret);
 			while (i--)
 				vd_lock_unlock_all(layer->files[i]);

@@ -18,6 +18,7 @@
 #ifndef VDISK_LOCK_H
 #define VDISK_LOCK_H
 
+#include <linux/bits.h>
 #include <linux/types.h>
 
 struct file;
@@ -25,10 +26,10 @@ struct vd_layer;
 struct vd_msg;
 
 /* QEMU's block permissions, numbered as its lock bytes number them. */
-#define VD_PERM_CONSISTENT_READ	(1U << 0)
-#define VD_PERM_WRITE		(1U << 1)
-#define VD_PERM_WRITE_UNCHANGED	(1U << 2)
-#define VD_PERM_RESIZE		(1U << 3)
+#define VD_PERM_CONSISTENT_READ	BIT(0)
+#define VD_PERM_WRITE		BIT(1)
+#define VD_PERM_WRITE_UNCHANGED	BIT(2)
+#define VD_PERM_RESIZE		BIT(3)
 #define VD_PERM_ALL		0xfU
 #define VD_PERM_BITS		4
 

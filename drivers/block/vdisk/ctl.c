@@ -148,7 +148,6 @@ err:
  * @level:     the layer's position in the stack, for messages
  * @writable:  the layer will be written
  * @allow_dio: direct I/O where the files allow it
- * @lock:      enum vd_lock_mode: QEMU's locks to take on its files (lock.h)
  * @cache:     the device's metadata cache
  * @msg:       explanation on failure
  *
@@ -157,7 +156,6 @@ err:
 struct vd_layer *vd_layer_from_user(const void __user *specs, unsigned int i,
 				    unsigned int spec_size, unsigned int level,
 				    bool writable, bool allow_dio,
-				    enum vd_lock_mode lock,
 				    struct vd_mcache *cache, struct vd_msg *msg)
 {
 	struct vd_open_args args = { .index = level, .msg = msg, .cache = cache };
@@ -198,17 +196,6 @@ struct vd_layer *vd_layer_from_user(const void __user *specs, unsigned int i,
 	layer = vd_layer_open(files, nr, spec.format, writable, allow_dio, &args);
 	kfree(snapshot);
 	kfree(files);
-	if (IS_ERR(layer))
-		return layer;
-	/*
-	 * Locked once the headers have been read, as QEMU sets its
-	 * permissions once an image is open; a conflict closes it again.
-	 */
-	ret = vd_lock_layer(layer, writable, lock, level, msg);
-	if (ret) {
-		vd_layer_put(layer);
-		return ERR_PTR(ret);
-	}
 	return layer;
 }
 
@@ -230,7 +217,7 @@ static int vd_build_chain(const struct vdisk_attach *a, struct vd_mcache *cache,
 		layer = vd_layer_from_user(specs, i, a->layer_spec_size, i,
 					   i == 0 && !read_only,
 					   !(a->flags & VDISK_ATTACH_NO_DIO),
-					   vd_lock_mode_of(a->flags), cache, msg);
+					   cache, msg);
 		if (IS_ERR(layer)) {
 			ret = PTR_ERR(layer);
 			goto err;
@@ -240,6 +227,17 @@ static int vd_build_chain(const struct vdisk_attach *a, struct vd_mcache *cache,
 	ret = vd_chain_check_distinct(chain, msg);
 	if (ret)
 		goto err;
+	/*
+	 * QEMU's locks once the headers have been read (as QEMU sets its
+	 * permissions once an image is open) and the stack is known to be
+	 * sane, so that a loop is named as one and not as a lock conflict.
+	 */
+	for (i = 0; i < a->nr_layers; i++) {
+		ret = vd_lock_layer(chain->layer[i], i == 0 && !read_only,
+				    vd_lock_mode_of(a->flags), i, msg);
+		if (ret)
+			goto err;	/* freeing a layer unlocks it */
+	}
 	*out = chain;
 	return 0;
 err:

@@ -253,34 +253,20 @@ static bool vd_layer_same_files(const struct vd_layer *a,
  */
 static int vd_job_open_layers(struct vd_job *job,
 			      const struct vdisk_job_start *j, bool dio,
-			      enum vd_lock_mode lock, struct vd_mcache *cache,
-			      struct vd_msg *msg)
+			      struct vd_mcache *cache, struct vd_msg *msg)
 {
 	const void __user *specs = u64_to_user_ptr(j->layers);
 	struct vd_layer *layer;
 	struct vd_chain *nb;
 	unsigned int i;
-	int ret;
 
 	if (j->type == VDISK_JOB_COMMIT) {
 		layer = vd_layer_from_user(specs, 0, j->layer_spec_size,
-					   j->base_level, true, dio, VD_LOCK_NONE,
-					   cache, msg);
+					   j->base_level, true, dio, cache, msg);
 		if (IS_ERR(layer))
 			return PTR_ERR(layer);
 		job->target = layer;
-		if (!job->old_base)
-			return 0;	/* a bad base_level: refused later */
-		/*
-		 * The commit takes write on the base as QEMU's would: its
-		 * instance must not find the stack's own "write not shared"
-		 * bytes, only other processes' (a VM using the base).
-		 */
-		vd_lock_share_writes(job->old_base, true);
-		ret = vd_lock_layer(layer, true, lock, j->base_level, msg);
-		if (ret)
-			vd_lock_share_writes(job->old_base, false);
-		return ret;
+		return 0;
 	}
 	nb = vd_chain_alloc(j->nr_layers);
 	if (!nb)
@@ -288,7 +274,7 @@ static int vd_job_open_layers(struct vd_job *job,
 	job->new_backing = nb;
 	for (i = 0; i < j->nr_layers; i++) {
 		layer = vd_layer_from_user(specs, i, j->layer_spec_size, i + 1,
-					   false, dio, lock, cache, msg);
+					   false, dio, cache, msg);
 		if (IS_ERR(layer))
 			return PTR_ERR(layer);
 		nb->layer[i] = layer;
@@ -328,7 +314,18 @@ static int vd_job_prepare_commit(struct vd_device *vd, struct vd_job *job,
 			   top->path, vd_format_name(top->ops->format));
 		return -EOPNOTSUPP;
 	}
-	return 0;
+	/*
+	 * The commit takes write on the base as QEMU's would.  Its instance
+	 * must not find the stack's own "write not shared" bytes, only other
+	 * processes' (a VM using the base): the stack's instance shares
+	 * writing until the launch drops it, or takes it back if the commit
+	 * is refused (vd_job_release()).
+	 */
+	job->old_base = old;
+	kref_get(&old->ref);
+	vd_lock_share_writes(old, true);
+	return vd_lock_layer(target, true, vd_lock_mode_of(vd->flags),
+			     j->base_level, msg);
 }
 
 static int vd_job_prepare_rebase(struct vd_device *vd, struct vd_job *job,
@@ -364,6 +361,10 @@ static int vd_job_prepare_rebase(struct vd_device *vd, struct vd_job *job,
 	}
 	ret = vd_chain_check_distinct(check, msg);
 	vd_chain_free(check);
+	/* The new layers are backing files, locked as such. */
+	for (i = 0; !ret && i < nb->nr; i++)
+		ret = vd_lock_layer(nb->layer[i], false, vd_lock_mode_of(vd->flags),
+				    i + 1, msg);
 	return ret;
 }
 
@@ -520,7 +521,6 @@ long vd_ioc_job_start(void __user *argp)
 	struct vdisk_job_start j;
 	struct vd_device *vd = NULL;
 	struct vd_job *job = NULL;
-	enum vd_lock_mode lock = VD_LOCK_NONE;
 	bool dio = false;
 	char *msgbuf;
 	int ret;
@@ -578,11 +578,6 @@ long vd_ioc_job_start(void __user *argp)
 			kref_get(&vd->ref);
 			cache = vd_mcache_pin(vd->mcache);
 			dio = !(vd->flags & VDISK_ATTACH_NO_DIO);
-			lock = vd_lock_mode_of(vd->flags);
-			if (j.type == VDISK_JOB_COMMIT && j.base_level < vd->chain->nr) {
-				job->old_base = vd->chain->layer[j.base_level];
-				kref_get(&job->old_base->ref);
-			}
 		}
 	}
 	mutex_unlock(&vd_ctl_mutex);
@@ -590,7 +585,7 @@ long vd_ioc_job_start(void __user *argp)
 		vd = NULL;
 		goto out;
 	}
-	ret = vd_job_open_layers(job, &j, dio, lock, cache, &msg);
+	ret = vd_job_open_layers(job, &j, dio, cache, &msg);
 	if (!ret) {
 		mutex_lock(&vd_ctl_mutex);
 		ret = vd_job_start_locked(vd, job, &j, &msg);

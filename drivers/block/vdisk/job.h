@@ -31,9 +31,9 @@
  * @target:      commit: the writable instance of the base layer; the
  *               device's stack holds it from the job's start on
  * @old_base:    commit: the stack's layer at @base_level, held from the
- *               start's checks to the launch: its files share writing
- *               with @target's meanwhile (lock.h), and a refused commit
- *               gives its locks back
+ *               start's last checks (vd_ctl_mutex) to the launch: its files
+ *               share writing with @target's meanwhile (lock.h), and a
+ *               refused commit gives its locks back
  * @new_backing: rebase: the new backing layers, top first (nr may be 0)
  *               (both dropped, under the device's lock, as the thread
  *               ends: a finished job keeps no layer)

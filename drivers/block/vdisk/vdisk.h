@@ -262,7 +262,6 @@ void vd_copy_msg_out(u64 uptr, u32 size, char *msg);
 struct vd_layer *vd_layer_from_user(const void __user *specs, unsigned int i,
 				    unsigned int spec_size, unsigned int level,
 				    bool writable, bool allow_dio,
-				    enum vd_lock_mode lock,
 				    struct vd_mcache *cache, struct vd_msg *msg);
 
 /* job.c */

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# desc: vmdk from qemu-img (every hosted subformat, zeroed grains, streamOptimized, deltas, qcow2 over vmdk, 2 GiB extent boundary) read whole == qemu-img convert -O raw
+# desc: vmdk from qemu-img (every hosted subformat, zeroed grains, streamOptimized, deltas, qcow2 over vmdk, 2 GiB extent boundary; twoGb zeroed grains, a delta over twoGb and the flat boundary in check-full) read whole == qemu-img convert -O raw
 . "$(dirname "$0")/lib.sh"
 cd "$T_DIR"
 
@@ -90,8 +90,10 @@ done
 create zeroed "subformat=monolithicSparse,zeroed_grain=on"
 qemu-img check zeroed.vmdk >/dev/null || fail "qemu-img check zeroed.vmdk"
 check zeroed.vmdk
-create zeroed2g "subformat=twoGbMaxExtentSparse,zeroed_grain=on"
-check zeroed2g.vmdk
+if t_full; then	# zeroed grains and twoGb extents, each checked above
+	create zeroed2g "subformat=twoGbMaxExtentSparse,zeroed_grain=on"
+	check zeroed2g.vmdk
+fi
 
 # streamOptimized: compressed grains, markers, GD in the footer
 qemu-img convert -O vmdk -o subformat=streamOptimized monolithicSparse.vmdk stream.vmdk ||
@@ -113,9 +115,11 @@ check delta1.vmdk
 check delta2.vmdk
 expect_eq "layers of delta2" "$(vdattach info --json delta2.vmdk | python3 -c \
 	'import json,sys; print(len(json.load(sys.stdin)["layers"]))')" 3
-qemu-img create -q -f vmdk -b twoGbMaxExtentSparse.vmdk -F vmdk delta3.vmdk
-qemu-io -f vmdk -c 'write -P 0x31 63m 1m' delta3.vmdk >/dev/null
-check delta3.vmdk
+if t_full; then	# a delta over a twoGb parent: deltas and twoGb, each above
+	qemu-img create -q -f vmdk -b twoGbMaxExtentSparse.vmdk -F vmdk delta3.vmdk
+	qemu-io -f vmdk -c 'write -P 0x31 63m 1m' delta3.vmdk >/dev/null
+	check delta3.vmdk
+fi
 
 # qcow2 over vmdk, as in the seed
 qemu-img create -q -f qcow2 -b delta1.vmdk -F vmdk over.qcow2 || fail "create over.qcow2"
@@ -130,8 +134,11 @@ vdattach detach "$dev"
 log "ok parentCID mismatch refused, forced"
 rm -f ./*.vmdk ./*.qcow2
 
-# the 2 GiB extent boundary of the twoGb subformats (sparse files)
-for sub in twoGbMaxExtentSparse twoGbMaxExtentFlat; do
+# the 2 GiB extent boundary of the twoGb subformats (sparse files; the
+# flat one in check-full: the extent table's arithmetic is the same)
+BIG_SUBS=twoGbMaxExtentSparse
+t_full && BIG_SUBS+=" twoGbMaxExtentFlat"
+for sub in $BIG_SUBS; do
 	qemu-img create -q -f vmdk -o "subformat=$sub" big.vmdk 2200M
 	qemu-io -f vmdk -c 'write -P 0x5e 2047m 2m' -c 'write -P 0x6f 2199m 1m' \
 		-c 'write -P 0x70 0 1m' big.vmdk >/dev/null

@@ -82,8 +82,10 @@ static const char vda_attach_usage[] =
 "  -n, --index N              attach as /dev/vdN (default: first free)\n"
 "  -h, --help                 show this help\n";
 
-enum { VDA_OPT_AUTOCLEAR = 0x100, VDA_OPT_NO_DIO, VDA_OPT_CACHE_KIB, VDA_OPT_FORCE_CID,
-       VDA_OPT_NO_LOCK };
+enum {
+	VDA_OPT_AUTOCLEAR = 0x100, VDA_OPT_NO_DIO, VDA_OPT_CACHE_KIB, VDA_OPT_FORCE_CID,
+	VDA_OPT_NO_LOCK,
+};
 
 static const struct option vda_attach_options[] = {
 	{ "read-only",		no_argument,		NULL, 'r' },

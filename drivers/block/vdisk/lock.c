@@ -90,6 +90,23 @@ static int vd_lock_find_conflict(struct file *file, u32 bits, unsigned int base,
 	return 0;
 }
 
+/* F_RDLCK or F_UNLCK on byte @base + n of @file for each n in @bits. */
+static int vd_lock_file_bytes(struct file *file, unsigned int base, u32 bits,
+			      int type)
+{
+	unsigned int n;
+	int ret;
+
+	for (n = 0; n < VD_PERM_BITS; n++) {
+		if (!(bits & (1U << n)))
+			continue;
+		ret = vd_lock_set(file, type, base + n, base + n);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 static void vd_lock_unlock_all(struct file *file)
 {
 	vd_lock_set(file, F_UNLCK, VD_LOCK_PERM_BASE,
@@ -105,16 +122,11 @@ static int vd_lock_file(struct file *file, u32 perm, u32 unshared,
 			unsigned int level, struct vd_msg *msg)
 {
 	unsigned int n;
-	int ret = 0;
+	int ret;
 
-	for (n = 0; n < VD_PERM_BITS && !ret; n++) {
-		if (perm & (1U << n))
-			ret = vd_lock_set(file, F_RDLCK, VD_LOCK_PERM_BASE + n,
-					  VD_LOCK_PERM_BASE + n);
-		if (!ret && (unshared & (1U << n)))
-			ret = vd_lock_set(file, F_RDLCK, VD_LOCK_SHARED_BASE + n,
-					  VD_LOCK_SHARED_BASE + n);
-	}
+	ret = vd_lock_file_bytes(file, VD_LOCK_PERM_BASE, perm, F_RDLCK);
+	if (!ret)
+		ret = vd_lock_file_bytes(file, VD_LOCK_SHARED_BASE, unshared, F_RDLCK);
 	if (ret == -EAGAIN) {
 		vd_msg_set(msg,
 			   "layer %u: %pD has a write lock of another process on QEMU's lock bytes",
@@ -208,13 +220,10 @@ int vd_lock_layer(struct vd_layer *layer, bool writable, enum vd_lock_mode mode,
 static void vd_lock_bytes(struct vd_layer *layer, unsigned int base, u32 bits,
 			  bool lock)
 {
-	unsigned int i, n;
+	unsigned int i;
 
 	for (i = 0; i < layer->nr_files; i++)
-		for (n = 0; n < VD_PERM_BITS; n++)
-			if (bits & (1U << n))
-				vd_lock_set(layer->files[i], lock ? F_RDLCK : F_UNLCK,
-					    base + n, base + n);
+		vd_lock_file_bytes(layer->files[i], base, bits, lock ? F_RDLCK : F_UNLCK);
 }
 
 /**

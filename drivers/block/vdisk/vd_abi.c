@@ -29,7 +29,7 @@ int vd_check_attach(const struct vdisk_attach *a, struct vd_msg *msg)
 		return -EINVAL;
 	}
 	if ((a->flags & VDISK_ATTACH_SHARE_ALL) && !(a->flags & VDISK_ATTACH_READ_ONLY)) {
-		vd_msg_set(msg, "attach: SHARE_ALL needs READ_ONLY (a writer cannot share writing)");
+		vd_msg_set(msg, "attach: SHARE_ALL needs READ_ONLY (a writer shares no writes)");
 		return -EINVAL;
 	}
 	if ((a->flags & VDISK_ATTACH_SHARE_ALL) && (a->flags & VDISK_ATTACH_NO_LOCK)) {

@@ -306,9 +306,18 @@ if [ "$(ulimit -H -n)" = unlimited ] || [ "$(ulimit -H -n)" -ge 1200 ]; then
 		nok "vmdk: 1100 extent files under a soft limit of 1024" "rc=$rc" "$(cat err.txt)"
 	fi
 fi
-expect_err "vmdk: out of file descriptors names the limit" 2 \
-	"vdattach: v/many/many.vmdk: extent 1019 'v/many/e1018.raw': Too many open files (open file limit 1024: raise it with ulimit -n)" \
-	sh -c 'ulimit -n 1024 && exec "$0" info "$1"' "$V" v/many/many.vmdk
+# Which extent runs out depends on how many descriptors the caller left
+# open (a make jobserver, a CI runner), so the number is matched, not fixed;
+# the message must still name that extent and its file consistently.
+run sh -c 'ulimit -n 1024 && exec "$0" info "$1"' "$V" v/many/many.vmdk
+n=$(sed -n "s|^vdattach: v/many/many.vmdk: extent \([0-9]*\) 'v/many/e\([0-9]*\)\.raw': Too many open files (open file limit 1024: raise it with ulimit -n)\$|\1 \2|p" err.txt)
+if [ "$rc" -eq 2 ] && [ -n "$n" ] && [ $((${n% *} - 1)) -eq "${n#* }" ] &&
+   [ "${n% *}" -gt 900 ] && [ "${n% *}" -le 1024 ] && [ ! -s out.txt ]; then
+	ok "vmdk: out of file descriptors names the limit"
+else
+	nok "vmdk: out of file descriptors names the limit" "rc=$rc (want 2)" \
+	    "got:  $(cat err.txt)"
+fi
 rm -rf v/many
 
 # ---- missing files, protocols, loops, depth ----

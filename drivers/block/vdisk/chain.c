@@ -8,6 +8,7 @@
  * queue frozen (see vdisk.h).
  */
 #include <linux/file.h>
+#include <linux/magic.h>
 #include <linux/mm.h>
 #include <linux/namei.h>
 #include <linux/pagemap.h>
@@ -34,8 +35,12 @@ const struct vd_format_ops *vd_format_ops_get(unsigned int format)
 /*
  * Direct I/O constraints of a file: STATX_DIOALIGN where the filesystem
  * reports it, else the logical block size of the device below, as loop
- * does.  Returns false when the file cannot do direct I/O at all, or sits
- * on a filesystem with neither (network and virtual ones): buffered there.
+ * does.  NFS has no device and reports nothing, but sends direct I/O as
+ * READ/WRITE RPCs of any offset, length and buffer address: sectors are
+ * enough there (and an image on NFS wants the server, not this client's
+ * page cache, to hold its data, as a VM's cache=none would).  Returns
+ * false when the file cannot do direct I/O at all, or sits on another
+ * filesystem with neither (9p's direct reads hang): buffered there.
  */
 static bool vd_file_dio_align(struct file *file, unsigned int *off_align,
 			      unsigned int *mem_align)
@@ -58,8 +63,10 @@ static bool vd_file_dio_align(struct file *file, unsigned int *off_align,
 		*off_align = bdev_logical_block_size(I_BDEV(file->f_mapping->host));
 	else if (inode->i_sb->s_bdev)
 		*off_align = bdev_logical_block_size(inode->i_sb->s_bdev);
+	else if (inode->i_sb->s_magic == NFS_SUPER_MAGIC)
+		*off_align = SECTOR_SIZE;
 	else
-		return false;	/* no device, no alignment: 9p's hung */
+		return false;
 	*mem_align = *off_align;
 	return true;
 }

@@ -52,8 +52,6 @@ enum vd_lock_mode {
 };
 
 enum vd_lock_mode vd_lock_mode_of(u32 attach_flags);
-int vd_lock_files(struct file **files, unsigned int nr, bool writable,
-		  enum vd_lock_mode mode, unsigned int level, struct vd_msg *msg);
 int vd_lock_layer(struct vd_layer *layer, bool writable, enum vd_lock_mode mode,
 		  unsigned int level, struct vd_msg *msg);
 void vd_lock_share_writes(struct vd_layer *layer, bool share);

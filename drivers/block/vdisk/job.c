@@ -18,10 +18,11 @@
  * layers pin the device's metadata cache, so whoever drops the last
  * reference, before or after a detach, closes them against a live cache.
  *
- * JOB_START opens the job's files without vd_ctl_mutex (an open may block
- * on a stalled network filesystem), holding a reference on the device and
- * its cache meanwhile, and checks the device again under the mutex before
- * the job starts.
+ * JOB_START opens the job's files and takes QEMU's locks on them without
+ * vd_ctl_mutex (an open or a lock may block on a stalled network
+ * filesystem), holding a reference on the device and its cache meanwhile
+ * and keeping other starts off the device (vd_device.job_starting), and
+ * checks the device again under the mutex before the job starts.
  */
 #include <linux/file.h>
 #include <linux/kthread.h>
@@ -314,18 +315,14 @@ static int vd_job_prepare_commit(struct vd_device *vd, struct vd_job *job,
 			   top->path, vd_format_name(top->ops->format));
 		return -EOPNOTSUPP;
 	}
-	/*
-	 * The commit takes write on the base as QEMU's would.  Its instance
-	 * must not find the stack's own "write not shared" bytes, only other
-	 * processes' (a VM using the base): the stack's instance shares
-	 * writing until the launch drops it, or takes it back if the commit
-	 * is refused (vd_job_release()).
-	 */
-	job->old_base = old;
-	kref_get(&old->ref);
-	vd_lock_share_writes(old, true);
-	return vd_lock_layer(target, true, vd_lock_mode_of(vd->flags),
-			     j->base_level, msg);
+	/* vd_job_lock_layers() needs it, the launch hands it over */
+	if (!job->old_base) {
+		job->old_base = old;
+		kref_get(&old->ref);
+	} else if (WARN_ON_ONCE(job->old_base != old)) {
+		return -EBUSY;	/* vd_device.job_starting keeps the stack */
+	}
+	return 0;
 }
 
 static int vd_job_prepare_rebase(struct vd_device *vd, struct vd_job *job,
@@ -361,10 +358,6 @@ static int vd_job_prepare_rebase(struct vd_device *vd, struct vd_job *job,
 	}
 	ret = vd_chain_check_distinct(check, msg);
 	vd_chain_free(check);
-	/* The new layers are backing files, locked as such. */
-	for (i = 0; !ret && i < nb->nr; i++)
-		ret = vd_lock_layer(nb->layer[i], false, vd_lock_mode_of(vd->flags),
-				    i + 1, msg);
 	return ret;
 }
 
@@ -406,7 +399,10 @@ static int vd_job_check_device(struct vd_device *vd, struct vd_job *job,
 	return 0;
 }
 
-/* Everything that can refuse the job once its files are open; @vd_ctl_mutex held. */
+/*
+ * Everything that can refuse the job once its files are open, but for
+ * their locks; @vd_ctl_mutex held.
+ */
 static int vd_job_prepare(struct vd_device *vd, struct vd_job *job,
 			  const struct vdisk_job_start *j, struct vd_msg *msg)
 {
@@ -492,18 +488,52 @@ static struct vd_job *vd_job_alloc(const struct vdisk_job_start *j)
 	return job;
 }
 
-/* Check again and start the job whose files are open; @vd_ctl_mutex held. */
-static int vd_job_start_locked(struct vd_device *vd, struct vd_job *job,
-			       const struct vdisk_job_start *j, struct vd_msg *msg)
+/* Is @vd still the device the job was asked for?  @vd_ctl_mutex held. */
+static int vd_job_recheck(struct vd_device *vd, struct vd_job *job,
+			  const struct vdisk_job_start *j, struct vd_msg *msg)
 {
-	int ret;
-
 	if (vd_device_find(j->index, false) != vd) {
 		vd_msg_set(msg, "vd%d was detached meanwhile", j->index);
 		return -ENXIO;
 	}
 	job->vd = vd;
-	ret = vd_job_prepare(vd, job, j, msg);
+	return vd_job_prepare(vd, job, j, msg);
+}
+
+/*
+ * QEMU's locks on the job's files, without vd_ctl_mutex (each is a round
+ * trip to the server on NFS).  vd_job_prepare() passed and pinned the
+ * commit's old base; vd_device.job_starting keeps the stack as it is.
+ *
+ * A commit takes write on the base as QEMU's would.  Its instance must not
+ * find the stack's own "write not shared" bytes, only other processes'
+ * (a VM using the base): the stack's instance shares writing until the
+ * launch drops it, or takes it back if the commit is refused
+ * (vd_job_release()).  A rebase's new layers are backing files, locked as
+ * such.
+ */
+static int vd_job_lock_layers(struct vd_job *job, const struct vdisk_job_start *j,
+			      enum vd_lock_mode mode, struct vd_msg *msg)
+{
+	unsigned int i;
+	int ret = 0;
+
+	if (j->type == VDISK_JOB_COMMIT) {
+		vd_lock_share_writes(job->old_base, true);
+		return vd_lock_layer(job->target, true, mode, j->base_level, msg);
+	}
+	for (i = 0; !ret && i < job->new_backing->nr; i++)
+		ret = vd_lock_layer(job->new_backing->layer[i], false, mode, i + 1, msg);
+	return ret;
+}
+
+/* Check again and start the job whose files are locked; @vd_ctl_mutex held. */
+static int vd_job_start_locked(struct vd_device *vd, struct vd_job *job,
+			       const struct vdisk_job_start *j, struct vd_msg *msg)
+{
+	int ret;
+
+	ret = vd_job_recheck(vd, job, j, msg);
 	if (!ret)
 		ret = vd_job_launch(vd, job);
 	if (!ret)
@@ -586,6 +616,13 @@ long vd_ioc_job_start(void __user *argp)
 		goto out;
 	}
 	ret = vd_job_open_layers(job, &j, dio, cache, &msg);
+	if (!ret) {
+		mutex_lock(&vd_ctl_mutex);
+		ret = vd_job_recheck(vd, job, &j, &msg);
+		mutex_unlock(&vd_ctl_mutex);
+	}
+	if (!ret)
+		ret = vd_job_lock_layers(job, &j, vd_lock_mode_of(vd->flags), &msg);
 	if (!ret) {
 		mutex_lock(&vd_ctl_mutex);
 		ret = vd_job_start_locked(vd, job, &j, &msg);

@@ -316,12 +316,8 @@ static int vd_job_prepare_commit(struct vd_device *vd, struct vd_job *job,
 		return -EOPNOTSUPP;
 	}
 	/* vd_job_lock_layers() needs it, the launch hands it over */
-	if (!job->old_base) {
-		job->old_base = old;
-		kref_get(&old->ref);
-	} else if (WARN_ON_ONCE(job->old_base != old)) {
-		return -EBUSY;	/* vd_device.job_starting keeps the stack */
-	}
+	job->old_base = old;
+	kref_get(&old->ref);
 	return 0;
 }
 
@@ -489,15 +485,14 @@ static struct vd_job *vd_job_alloc(const struct vdisk_job_start *j)
 }
 
 /* Is @vd still the device the job was asked for?  @vd_ctl_mutex held. */
-static int vd_job_recheck(struct vd_device *vd, struct vd_job *job,
-			  const struct vdisk_job_start *j, struct vd_msg *msg)
+static int vd_job_still_attached(struct vd_device *vd, const struct vdisk_job_start *j,
+				 struct vd_msg *msg)
 {
 	if (vd_device_find(j->index, false) != vd) {
 		vd_msg_set(msg, "vd%d was detached meanwhile", j->index);
 		return -ENXIO;
 	}
-	job->vd = vd;
-	return vd_job_prepare(vd, job, j, msg);
+	return 0;
 }
 
 /*
@@ -527,13 +522,19 @@ static int vd_job_lock_layers(struct vd_job *job, const struct vdisk_job_start *
 	return ret;
 }
 
-/* Check again and start the job whose files are locked; @vd_ctl_mutex held. */
+/*
+ * Start the job whose files are locked; @vd_ctl_mutex held.  The stack is
+ * as vd_job_prepare() saw it (vd_device.job_starting); only a detach or a
+ * layer found corrupt may have come between.
+ */
 static int vd_job_start_locked(struct vd_device *vd, struct vd_job *job,
 			       const struct vdisk_job_start *j, struct vd_msg *msg)
 {
 	int ret;
 
-	ret = vd_job_recheck(vd, job, j, msg);
+	ret = vd_job_still_attached(vd, j, msg);
+	if (!ret)
+		ret = vd_job_check_device(vd, job, msg);
 	if (!ret)
 		ret = vd_job_launch(vd, job);
 	if (!ret)
@@ -618,7 +619,11 @@ long vd_ioc_job_start(void __user *argp)
 	ret = vd_job_open_layers(job, &j, dio, cache, &msg);
 	if (!ret) {
 		mutex_lock(&vd_ctl_mutex);
-		ret = vd_job_recheck(vd, job, &j, &msg);
+		ret = vd_job_still_attached(vd, &j, &msg);
+		if (!ret) {
+			job->vd = vd;
+			ret = vd_job_prepare(vd, job, &j, &msg);
+		}
 		mutex_unlock(&vd_ctl_mutex);
 	}
 	if (!ret)

@@ -48,7 +48,8 @@ mount -t nfs -o vers=4.2,hard,timeo=600 127.0.0.1:/ v42 || fail "mount NFS v4.2"
 mount -t nfs -o vers=3,hard,timeo=600 127.0.0.1:"$T_DIR/export" v3 || fail "mount NFS v3"
 log "NFS up: $(grep -cE " nfs4? " /proc/mounts) mounts of $T_DIR/export"
 # the servers' grace periods: locks are refused (and retried) until it ends
-sleep $((11 - ($(date +%s) - started) > 0 ? 11 - ($(date +%s) - started) : 0))
+left=$((started + 11 - $(date +%s)))
+[ $left -le 0 ] || sleep $left
 
 # (A filesystem whose locks fail - NFS v3 without rpc.statd - is KUnit's
 # vdisk_lock_unsupported: here lockd then retries for minutes instead.)

@@ -133,14 +133,14 @@ B_W=("rand 0 $((8 * M))" "rand $((64 * M)) $((2 * M))")
 T_W=("rand $((4 * M)) $M" "wz $((64 * M)) $((512 * K))" "rand $((65 * M + 100)) 5000" "rand $((100 * M)) $((4 * M))")
 layer base.raw $S "${B_W[@]}"
 layer top.qcow2 base.raw "${T_W[@]}"
-view=$(t_raw_md5 top.qcow2)
+view=$(t_view_digest top.qcow2)
 refcopy q base.raw top.qcow2
 dev=$(t_attach top.qcow2)
-expect_eq "device before commit -d into raw" "$(t_dev_md5 "$dev")" "$view"
+expect_eq "device before commit -d into raw" "$(t_digest "$dev")" "$view"
 t_job commit -d "$dev"
-expect_eq "device after commit -d into raw" "$(t_dev_md5 "$dev")" "$view"
+expect_eq "device after commit -d into raw" "$(t_digest "$dev")" "$view"
 t_detach "$dev"
-expect_eq "raw base = the old top view" "$(md5sum base.raw | cut -d' ' -f1)" "$view"
+expect_eq "raw base = the old top view" "$(t_digest base.raw)" "$view"
 expect_eq "top's backing after commit into raw" "$(t_info top.qcow2 backing-filename)" base.raw
 (cd q && qemu-img commit -q top.qcow2) || fail "qemu-img commit top.qcow2 (raw base)"
 expect_empty_top top.qcow2 q/top.qcow2
@@ -153,22 +153,22 @@ rm -rf q base.raw top.qcow2
 layer base.qcow2 "$SIZE" "${BASE_W[@]}"
 layer mid.qcow2 base.qcow2 "${MID_W[@]}"
 layer top.qcow2 mid.qcow2 "${TOP_W[@]}"
-view=$(t_raw_md5 top.qcow2)
+view=$(t_view_digest top.qcow2)
 refcopy q base.qcow2 mid.qcow2 top.qcow2
 
 dev=$(t_attach top.qcow2)
 name=${dev#/dev/}
 expect_eq "layers before" "$(t_nr_layers "$dev")" 3
-expect_eq "device before the commit" "$(t_dev_md5 "$dev")" "$view"
+expect_eq "device before the commit" "$(t_digest "$dev")" "$view"
 t_job commit -b base.qcow2 "$dev"
-expect_eq "device after the commit" "$(t_dev_md5 "$dev")" "$view"
+expect_eq "device after the commit" "$(t_digest "$dev")" "$view"
 expect_eq "layers after commit -b" "$(t_nr_layers "$dev")" 2
 sed -n 2p "/sys/block/$name/vdisk/chain" | grep -q "/base.qcow2$" ||
 	fail "level 1 is not base.qcow2: $(cat "/sys/block/$name/vdisk/chain")"
 t_detach "$dev"
 expect_eq "top's backing after commit -b" "$(t_info top.qcow2 backing-filename)" base.qcow2
-expect_eq "top's view after commit -b" "$(t_raw_md5 top.qcow2)" "$view"
-expect_eq "base alone = the old top view" "$(t_raw_md5 base.qcow2)" "$view"
+expect_eq "top's view after commit -b" "$(t_view_digest top.qcow2)" "$view"
+expect_eq "base alone = the old top view" "$(t_view_digest base.qcow2)" "$view"
 t_check_clean base.qcow2
 t_check_clean top.qcow2
 (cd q && qemu-img commit -q -b base.qcow2 top.qcow2) || fail "qemu-img commit -b base.qcow2 top.qcow2"
@@ -177,18 +177,18 @@ log "ok qcow2 commit -b base: $JOB_COPIED bytes copied; du base $(t_du_k base.qc
 
 # ---- 3. the same top, now on base only: new writes, commit -d ----
 fill top.qcow2 "${TOP2_W[@]}"
-view2=$(t_raw_md5 top.qcow2)
+view2=$(t_view_digest top.qcow2)
 refcopy q base.qcow2 top.qcow2
 dev=$(t_attach top.qcow2)
-expect_eq "device before commit -d" "$(t_dev_md5 "$dev")" "$view2"
+expect_eq "device before commit -d" "$(t_digest "$dev")" "$view2"
 t_job commit -d "$dev"
-expect_eq "device after commit -d" "$(t_dev_md5 "$dev")" "$view2"
+expect_eq "device after commit -d" "$(t_digest "$dev")" "$view2"
 expect_eq "layers after commit -d" "$(t_nr_layers "$dev")" 2
 t_detach "$dev"
 (cd q && qemu-img commit -q top.qcow2) || fail "qemu-img commit top.qcow2"
 expect_empty_top top.qcow2 q/top.qcow2
-expect_eq "top's view after commit -d" "$(t_raw_md5 top.qcow2)" "$view2"
-expect_eq "base alone after commit -d" "$(t_raw_md5 base.qcow2)" "$view2"
+expect_eq "top's view after commit -d" "$(t_view_digest top.qcow2)" "$view2"
+expect_eq "base alone after commit -d" "$(t_view_digest base.qcow2)" "$view2"
 t_check_clean base.qcow2
 t_check_clean top.qcow2
 t_compare base.qcow2 q/base.qcow2
@@ -199,23 +199,23 @@ rm -rf q ./*.qcow2
 layer base.vmdk $S "${B_W[@]}"
 layer mid.vmdk base.vmdk "rand $((6 * M)) $((4 * M))" "rand $((64 * M + 4 * K)) $((8 * K))"
 layer top.vmdk mid.vmdk "${T_W[@]}"
-view=$(t_raw_md5 top.vmdk)
+view=$(t_view_digest top.vmdk)
 refcopy q base.vmdk mid.vmdk top.vmdk
 dev=$(t_attach top.vmdk)
 t_job commit -b base.vmdk "$dev"
-expect_eq "device after commit -b (vmdk)" "$(t_dev_md5 "$dev")" "$view"
+expect_eq "device after commit -b (vmdk)" "$(t_digest "$dev")" "$view"
 expect_eq "layers after commit -b (vmdk)" "$(t_nr_layers "$dev")" 2
 t_detach "$dev"
 expect_eq "top.vmdk's parent after commit -b" "$(t_info top.vmdk backing-filename)" base.vmdk
 expect_eq "top.vmdk's parentCID = base's CID" \
 	"$(t_info top.vmdk format-specific.data.parent-cid)" "$(t_info base.vmdk format-specific.data.cid)"
-expect_eq "top.vmdk's view after commit -b" "$(t_raw_md5 top.vmdk)" "$view"
-expect_eq "base.vmdk alone = the old top view" "$(t_raw_md5 base.vmdk)" "$view"
+expect_eq "top.vmdk's view after commit -b" "$(t_view_digest top.vmdk)" "$view"
+expect_eq "base.vmdk alone = the old top view" "$(t_view_digest base.vmdk)" "$view"
 t_check_clean base.vmdk
 t_check_clean top.vmdk
 dev=$(t_attach -r top.vmdk)	# vdattach's parentCID check passes
 expect_eq "layers of top.vmdk reattached" "$(t_nr_layers "$dev")" 2
-expect_eq "top.vmdk reattached" "$(t_dev_md5 "$dev")" "$view"
+expect_eq "top.vmdk reattached" "$(t_digest "$dev")" "$view"
 t_detach "$dev"
 (cd q && qemu-img commit -q -b base.vmdk top.vmdk) || fail "qemu-img commit -b base.vmdk top.vmdk"
 t_compare base.vmdk q/base.vmdk

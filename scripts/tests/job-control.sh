@@ -111,7 +111,7 @@ head -c $((B_MIB * M)) /dev/urandom | dd of="$dev" bs=1M seek=32 oflag=direct if
 t_detach "$dev"
 qemu-img create -q -f qcow2 -b disk-b.qcow2 -F qcow2 disk-c.qcow2
 cp --sparse=always disk-c.qcow2 orig-c.qcow2
-orig=$(t_raw_md5 disk-c.qcow2)
+orig=$(t_view_digest disk-c.qcow2)
 
 dev=$(t_attach disk-c.qcow2)
 expect_eq "job state before any job" "$(job_field "$dev" state)" idle
@@ -125,7 +125,7 @@ t_detach "$dev"
 qemu-img create -q -f qcow2 -b disk-a.qcow2 -F qcow2 cm-top.qcow2
 dev=$(t_attach cm-top.qcow2)
 head -c $((B_MIB * M)) /dev/urandom | dd of="$dev" bs=1M seek=8 oflag=direct iflag=fullblock status=none
-view=$(t_dev_md5 "$dev")
+view=$(t_digest "$dev")
 bg_job "$dev" commit
 expect_fail_with 3 "[Bb]usy|running" vdattach commit "$dev"
 expect_fail_with 3 "[Bb]usy|running" vdattach rebase -b disk-a.qcow2 -F qcow2 "$dev"
@@ -143,12 +143,12 @@ el=$(job_field "$dev" elapsed_ns)
 	late_fail "commit -r 1M copied $copied bytes in $((el / 1000000)) ms"
 expect_eq "layers after a cancelled commit" "$(t_nr_layers "$dev")" 2
 echo 3 >/proc/sys/vm/drop_caches
-expect_eq "device after a cancelled commit" "$(t_dev_md5 "$dev")" "$view"
+expect_eq "device after a cancelled commit" "$(t_digest "$dev")" "$view"
 t_detach "$dev"
 t_check_clean cm-top.qcow2
 t_check_clean disk-a.qcow2
 expect_eq "backing after a cancelled commit" "$(t_info cm-top.qcow2 backing-filename)" disk-a.qcow2
-expect_eq "view after a cancelled commit" "$(t_raw_md5 cm-top.qcow2)" "$view"
+expect_eq "view after a cancelled commit" "$(t_view_digest cm-top.qcow2)" "$view"
 log "ok cancel of a commit"
 # disk-a now holds part of the commit: make the rebase chain afresh
 qemu-img create -q -f qcow2 disk-a.qcow2 "${DISK_MIB}M"
@@ -161,7 +161,7 @@ head -c $((B_MIB * M)) /dev/urandom | dd of="$dev" bs=1M seek=32 oflag=direct if
 t_detach "$dev"
 qemu-img create -q -f qcow2 -b disk-b.qcow2 -F qcow2 disk-c.qcow2
 cp --sparse=always disk-c.qcow2 orig-c.qcow2
-orig=$(t_raw_md5 disk-c.qcow2)
+orig=$(t_view_digest disk-c.qcow2)
 dev=$(t_attach disk-c.qcow2)
 
 # ---- a running rebase: a second job is EBUSY, status fields sane ----
@@ -201,12 +201,12 @@ bg_wait "$dev"
 log "the cancelled rebase command: exit $(cat bg.rc): $(cat bg.out)"
 [ "$(cat bg.rc)" != 0 ] || fail "the cancelled vdattach rebase exited 0"
 expect_eq "layers after cancel" "$(t_nr_layers "$dev")" 3
-expect_eq "device after cancel" "$(t_dev_md5 "$dev")" "$orig"
+expect_eq "device after cancel" "$(t_digest "$dev")" "$orig"
 t_detach "$dev"
 t_check_clean disk-c.qcow2
 expect_eq "backing after cancel" "$(t_info disk-c.qcow2 backing-filename)" disk-b.qcow2
 t_compare disk-c.qcow2 orig-c.qcow2
-expect_eq "view after cancel" "$(t_raw_md5 disk-c.qcow2)" "$orig"
+expect_eq "view after cancel" "$(t_view_digest disk-c.qcow2)" "$orig"
 log "ok cancel"
 
 # ---- detach while a job runs: refused with EBUSY, or waits ----

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# desc: commit (raw device) and, in check-full, rebase (mounted xfs) while fio writes and verifies: fio passes during and after (reattached), images check clean, device md5 = qemu-img's view; commit throughput under fio
+# desc: commit (raw device) and, in check-full, rebase (mounted xfs) while fio writes and verifies: fio passes during and after (reattached), images check clean, device digest = qemu-img's view; commit throughput under fio
 . "$(dirname "$0")/lib.sh"
 cd "$T_DIR"
 
@@ -97,11 +97,11 @@ fi
 expect_eq "layers after the commits" "$(t_nr_layers "$dev")" 2
 # fio's last pass still reads back, and the device = qemu's view of it
 fio_pass "$dev" "$LAST_SEED" --verify_only >fio.out 2>&1 || { cat fio.out; fail "fio --verify_only after the commits"; }
-md5=$(t_dev_md5 "$dev")
+sum=$(t_digest "$dev")
 t_detach "$dev"
 t_check_clean top.qcow2
 t_check_clean base.qcow2
-expect_eq "device md5 vs qemu-img convert of top" "$(t_raw_md5 top.qcow2)" "$md5"
+expect_eq "device digest vs qemu-img convert of top" "$(t_view_digest top.qcow2)" "$sum"
 qemu-img convert -O raw base.qcow2 base.raw
 expect_eq "top's data untouched by fio, in base" \
 	"$(dd if=base.raw bs=1M skip=128 count=16 status=none | md5sum | cut -d' ' -f1)" "$keep"
@@ -142,11 +142,11 @@ expect_eq "file A after the rebase" "$(t_sum mnt/A.bin)" "$suma"
 expect_eq "file B after the rebase" "$(t_sum mnt/B.bin)" "$sumb"
 fio_pass mnt/fio.dat "$LAST_SEED" --verify_only >fio.out 2>&1 || { cat fio.out; fail "fio --verify_only after the rebase"; }
 t_umount mnt
-md5=$(t_dev_md5 "$dev")
+sum=$(t_digest "$dev")
 t_detach "$dev"
 t_check_clean disk-c.qcow2
 expect_eq "disk-c backing after the rebase" "$(t_info disk-c.qcow2 backing-filename)" disk-a.qcow2
-expect_eq "device md5 vs qemu-img convert of disk-c" "$(t_raw_md5 disk-c.qcow2)" "$md5"
+expect_eq "device digest vs qemu-img convert of disk-c" "$(t_view_digest disk-c.qcow2)" "$sum"
 dev=$(t_attach disk-c.qcow2)
 t_mount "$dev" mnt
 fio_pass mnt/fio.dat "$LAST_SEED" --verify_only >fio.out 2>&1 || { cat fio.out; fail "fio --verify_only after reattach"; }

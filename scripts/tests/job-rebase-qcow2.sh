@@ -59,7 +59,7 @@ cp --sparse=always disk-c.qcow2 ref-c.qcow2
 dev=$(t_attach disk-c.qcow2)
 name=${dev#/dev/}
 expect_eq "layers before" "$(t_nr_layers "$dev")" 3
-before=$(t_dev_md5 "$dev")
+before=$(t_digest "$dev")
 t_mount "$dev" mnt -o ro,norecovery
 sumb=$(t_sum mnt/B.bin)
 t_job rebase -b disk-a.qcow2 -F qcow2 "$dev"
@@ -71,7 +71,7 @@ t_umount mnt
 expect_eq "layers after" "$(t_nr_layers "$dev")" 2
 sed -n 2p "/sys/block/$name/vdisk/chain" | grep -q "/disk-a.qcow2$" ||
 	fail "level 1 of the live stack is not disk-a: $(cat "/sys/block/$name/vdisk/chain")"
-expect_eq "device content after the rebase" "$(t_dev_md5 "$dev")" "$before"
+expect_eq "device content after the rebase" "$(t_digest "$dev")" "$before"
 t_detach "$dev"
 expect_rebased disk-c.qcow2 disk-b.qcow2 ref-c.qcow2
 log "ok DEV form"

@@ -65,7 +65,7 @@ qemu_rebase_fails ref-c.vmdk
 dev=$(t_attach disk-c.vmdk)
 name=${dev#/dev/}
 expect_eq "layers before" "$(t_nr_layers "$dev")" 3
-before=$(t_dev_md5 "$dev")
+before=$(t_digest "$dev")
 t_mount "$dev" mnt -o ro,norecovery
 sumb=$(t_sum mnt/B.bin)
 t_job rebase -b disk-a.vmdk -F vmdk "$dev"
@@ -77,7 +77,7 @@ t_umount mnt
 expect_eq "layers after" "$(t_nr_layers "$dev")" 2
 sed -n 2p "/sys/block/$name/vdisk/chain" | grep -q "/disk-a.vmdk$" ||
 	fail "level 1 of the live stack is not disk-a: $(cat "/sys/block/$name/vdisk/chain")"
-expect_eq "device content after the rebase" "$(t_dev_md5 "$dev")" "$before"
+expect_eq "device content after the rebase" "$(t_digest "$dev")" "$before"
 t_detach "$dev"
 expect_rebased disk-c.vmdk disk-b.vmdk
 log "ok DEV form"

@@ -77,10 +77,10 @@ for v in v42 v3; do
 	dev=$(t_attach "$d/rw.qcow2")
 	expect_eq "$v: direct I/O on NFS" "$(dio "$dev")" 1
 	fio_verify "$dev" "$(t_size 8 64)"
-	sum=$(t_dev_md5 "$dev")
+	sum=$(t_digest "$dev")
 	t_detach "$dev"
 	t_check_clean "$d/rw.qcow2"
-	expect_eq "$v: content after detach" "$(t_raw_md5 "$d/rw.qcow2")" "$sum"
+	expect_eq "$v: content after detach" "$(t_view_digest "$d/rw.qcow2")" "$sum"
 
 	# locks over NFS: a second writer is refused, by vdisk and by QEMU
 	dev=$(t_attach "$d/rw.qcow2")
@@ -119,20 +119,20 @@ for v in v42 v3; do
 
 	# commit o1 into the base, online; rebase o2 onto nothing (it takes in
 	# the base's data), online; both against qemu-img's view
-	want1=$(t_raw_md5 "$d/o1.qcow2")
-	want2=$(t_raw_md5 "$d/o2.qcow2")
+	want1=$(t_view_digest "$d/o1.qcow2")
+	want2=$(t_view_digest "$d/o2.qcow2")
 	d2=$(t_attach "$d/o2.qcow2")
 	t_job rebase -b '' "$d2"
 	t_detach "$d2"
 	t_check_clean "$d/o2.qcow2"
-	expect_eq "$v: o2 after rebase onto nothing" "$(t_raw_md5 "$d/o2.qcow2")" "$want2"
+	expect_eq "$v: o2 after rebase onto nothing" "$(t_view_digest "$d/o2.qcow2")" "$want2"
 	expect_eq "$v: o2 has no backing file" "$(t_info "$d/o2.qcow2" backing-filename)" ""
 	d1=$(t_attach "$d/o1.qcow2")
 	t_job commit "$d1"
 	t_detach "$d1"
 	t_check_clean "$d/o1.qcow2"
 	t_check_clean "$d/base.qcow2"
-	expect_eq "$v: base after commit" "$(t_raw_md5 "$d/base.qcow2")" "$want1"
+	expect_eq "$v: base after commit" "$(t_view_digest "$d/base.qcow2")" "$want1"
 	rm -f "$d"/*.qcow2 p0 p1 p2
 done
 

@@ -202,9 +202,9 @@ row allowed "vdisk committed, its base: qemu-img info" qemu-img info b.qcow2
 row allowed "nobody else, vdisk rebase" vdattach rebase -b n.qcow2 -F qcow2 "$dev"
 expect_eq "lock bytes of the new base after the rebase" "$(locks_of n.qcow2)" "$want_base"
 expect_eq "locks left on the old base after the rebase" "$(locks_of b.qcow2)" ""
-view=$(t_dev_md5 "$dev")
+view=$(t_digest "$dev")
 t_detach "$dev"
-expect_eq "device = qemu-img's view of the image" "$(t_raw_md5 l.qcow2)" "$view"
+expect_eq "device = qemu-img's view of the image" "$(t_view_digest l.qcow2)" "$view"
 for f in l b n; do t_check_clean $f.qcow2; done
 
 printf '%s\n' "${ROWS[@]}" | sed 's/^/table: /'

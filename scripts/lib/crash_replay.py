@@ -16,8 +16,9 @@ and, after START_MARK (the images exist and are durable), stops at
     volatile write cache may hold after a power cut.
 For each state it makes a reflink copy of the replayed disk (the random
 writes go into the copy only) and runs "CHECK... STATE_FILE DURABLE NAME",
-where DURABLE is the number of the last "bN" mark logged before the state
-(batches 1..N of crash_workload.py are durable there).  CHECK's exit
+where DURABLE is the number of the last "bN" mark logged before the state's
+cut (batches 1..N of crash_workload.py are durable there; a random state
+is cut just before the flush that ends its epoch, after the epoch's marks).  CHECK's exit
 status passes or fails the state.  Prints "ok"/"FAIL" per state and last
 "N passed, N failed".
 """
@@ -37,37 +38,42 @@ def batch_of(mark):
 
 
 def plan_states(log, start, count, flushes, rng):
-    """(position, kept_writes, name): the state holds entries [0, position)
-    and, for a random state, the listed writes after the last flush"""
+    """(position, kept_writes, marks_until, name): the state holds entries
+    [0, position) and, for a random state, the listed writes after them;
+    the marks logged before marks_until count as made durable"""
     states = []
-    entries = log.entries
     last_flush = start
-    epochs = []         # (flush position, [write entries until the next])
+    epochs = []         # (flush position, [its writes], position of the next)
     pending = []
-    for e in entries[start:]:
+    for e in log.entries[start:]:
         if e.flags & (FLUSH | FUA):
             if pending:
-                epochs.append((last_flush, pending))
-            states.append((e.index + 1, [], "flush@%d" % e.index))
+                epochs.append((last_flush, pending, e.index))
+            states.append((e.index + 1, [], e.index + 1, "flush@%d" % e.index))
             last_flush = e.index + 1
             pending = []
         elif not e.flags & MARK and e.nr_sectors:
             pending.append(e)
     if pending:
-        epochs.append((last_flush, pending))
+        epochs.append((last_flush, pending, len(log.entries)))
     if 0 <= flushes < len(states):
         step = len(states) / max(flushes, 1)
         states = [states[len(states) - 1 - int(i * step)] for i in range(flushes)]
-    # random states prefer epochs with several writes: only there can an
-    # order between writes be lost
+    # A random state is a cut just before the flush that ends its epoch
+    # completed: of the writes that flush was to make durable, some
+    # reached the disk, some did not.  The marks logged in the epoch were
+    # logged before the cut: the workload was told those batches were
+    # durable.  Epochs with several writes come first: only there can an
+    # order between writes be lost.
     weighted = [ep for ep in epochs if len(ep[1]) > 1] or epochs
     for i in range(count if weighted else 0):
-        base, writes = rng.choice(weighted)
+        base, writes, end = rng.choice(weighted)
         upto = rng.randint(1, len(writes))
         kept = [w for w in writes[:upto] if w.flags & FUA or rng.random() < 0.5]
         if len(kept) == upto and upto > 1:
             kept.pop(rng.randrange(len(kept)))   # drop at least one
-        states.append((base, kept, "random%d@%d+%d/%d" % (i, base, len(kept), upto)))
+        states.append((base, kept, end,
+                       "random%d@%d+%d/%d" % (i, base, len(kept), upto)))
     states.sort(key=lambda s: (s[0], len(s[1])))
     return states
 
@@ -88,7 +94,7 @@ def main():
     states = plan_states(log, start, count, flushes, rng)
     print("crash_replay: %d log entries, %d after %r; %d states (%d at flushes)"
           % (len(log.entries), len(log.entries) - start, start_mark, len(states),
-             sum(1 for s in states if not s[2].startswith("random"))))
+             sum(1 for s in states if not s[3].startswith("random"))))
     print("crash_replay: marks " + " ".join(
         "%s@%d" % (e.mark, e.index) for e in log.entries if e.flags & MARK))
     sys.stdout.flush()
@@ -98,18 +104,15 @@ def main():
     with open(work, "wb") as f:
         f.truncate(disk_bytes)
     fd = os.open(work, os.O_RDWR)
+    marks = [(e.index, batch_of(e.mark)) for e in log.entries
+             if e.flags & MARK and batch_of(e.mark) is not None]
     applied = 0
-    durable = 0
     passed = failed = 0
-    for pos, kept, name in states:
+    for pos, kept, marks_until, name in states:
         while applied < pos:
-            e = log.entries[applied]
-            if e.flags & MARK:
-                b = batch_of(e.mark)
-                durable = b if b is not None else durable
-            else:
-                log.apply(e, fd)
+            log.apply(log.entries[applied], fd)
             applied += 1
+        durable = max([b for i, b in marks if i < marks_until], default=0)
         os.fsync(fd)
         subprocess.run(["cp", "--reflink=always", work, state_file], check=True)
         if kept:

@@ -60,20 +60,28 @@ def plan_states(log, start, count, flushes, rng):
         step = len(states) / max(flushes, 1)
         states = [states[len(states) - 1 - int(i * step)] for i in range(flushes)]
     # A random state is a cut just before the flush that ends its epoch
-    # completed: of the writes that flush was to make durable, some
-    # reached the disk, some did not.  The marks logged in the epoch were
-    # logged before the cut: the workload was told those batches were
-    # durable.  Epochs with several writes come first: only there can an
-    # order between writes be lost.
+    # completed: of the writes that flush was to make durable (all had
+    # completed, in any order inside the disk's cache), any subset reached
+    # the disk.  Half the states keep each write at random; the other half
+    # keep a random tail and little before it, the shape of the ordering
+    # bugs that matter (a table on disk, what it points to not).  The marks
+    # logged in the epoch came before the cut: the workload was told those
+    # batches were durable.  Epochs with several writes come first: only
+    # there can an order between writes be lost.
     weighted = [ep for ep in epochs if len(ep[1]) > 1] or epochs
     for i in range(count if weighted else 0):
         base, writes, end = rng.choice(weighted)
-        upto = rng.randint(1, len(writes))
-        kept = [w for w in writes[:upto] if w.flags & FUA or rng.random() < 0.5]
-        if len(kept) == upto and upto > 1:
-            kept.pop(rng.randrange(len(kept)))   # drop at least one
-        states.append((base, kept, end,
-                       "random%d@%d+%d/%d" % (i, base, len(kept), upto)))
+        n = len(writes)
+        if i % 2 == 0:
+            kept = [w for w in writes if rng.random() < 0.5]
+        else:
+            tail = rng.randrange(n)
+            kept = [w for j, w in enumerate(writes) if j >= tail or rng.random() < 0.3]
+        kept += [w for w in writes if w.flags & FUA and w not in kept]
+        kept.sort(key=lambda w: w.index)
+        if len(kept) == n and n > 1:
+            kept.pop(rng.randrange(n))      # drop at least one
+        states.append((base, kept, end, "random%d@%d:%d/%d" % (i, base, len(kept), n)))
     states.sort(key=lambda s: (s[0], len(s[1])))
     return states
 

@@ -5,9 +5,9 @@
 Usage: crash_workload.py [--no-discard] [--job-after K --job CMD]
                          DEV OPS_LOG SEED BATCHES MARK_CMD...
 
-Issues batches of 1-6 operations on DEV (a vdisk device) with O_DIRECT:
+Issues batches of 2-10 operations on DEV (a vdisk device) with O_DIRECT:
 writes of reproducible pseudo-random data (W), write-zeroes (Z,
-BLKZEROOUT) and discards (D, BLKDISCARD), mostly over a hot quarter of
+BLKZEROOUT) and discards (D, BLKDISCARD), mostly over a hot eighth of
 the disk so that later operations overwrite earlier ones, and fsyncs DEV
 after each batch.  Once the fsync returned it runs MARK_CMD with "bN"
 appended (N: the number of batches now durable), which puts a mark into
@@ -71,12 +71,17 @@ def main():
     with open(ops_path, "w") as ops:
         for b in range(1, batches + 1):
             batch = []
-            for _ in range(rng.randint(1, 6)):
-                length = rng.choice([4096, 8192, 12288, 65536, 131072, 262144])
-                span = size // 4 if rng.random() < 0.6 else size
-                off = rng.randrange(0, (span - length) // BLOCK) * BLOCK
+            for _ in range(rng.randint(2, 10)):
+                # mostly the first eighth of the disk, so that operations
+                # overwrite, copy on write and free each other's clusters
+                span = size // 8 if rng.random() < 0.7 else size
                 r = rng.random()
-                kind = "Z" if r < 0.1 else "D" if r < 0.2 and discard else "W"
+                kind = "Z" if r < 0.12 else "D" if r < 0.24 and discard else "W"
+                if kind == "W":
+                    length = rng.choice([4096, 8192, 12288, 65536, 131072, 262144])
+                else:   # whole clusters or grains too, which frees them
+                    length = rng.choice([4096, 65536, 131072, 262144, 1 << 20])
+                off = rng.randrange(0, (span - length) // BLOCK) * BLOCK
                 batch.append((kind, n, off, length))
                 ops.write("%s %d %d %d %d\n" % (kind, b, n, off, length))
                 n += 1

@@ -10,14 +10,16 @@
  * exclusively so that it sees each link together with the refcounts it
  * needs:
  *
- *   1. writes dirty refcount blocks and the refcount table
- *   2. syncs            - every completed guest write and every refcount
+ *   1. writes dirty refcount blocks
+ *   2. if the refcount table changed: syncs (the new refcount blocks it
+ *      points at are on disk, and the file reaches them), writes it
+ *   3. syncs            - every completed guest write and every refcount
  *                         a table is about to depend on is on disk
- *   3. if the refcount table moved: writes the header's pointer to it,
+ *   4. if the refcount table moved: writes the header's pointer to it,
  *      syncs
- *   4. writes dirty L2 slices
- *   5. if L1 changed: syncs (new L2 tables are on disk), writes L1
- *   6. syncs
+ *   5. writes dirty L2 slices
+ *   6. if L1 changed: syncs (new L2 tables are on disk), writes L1
+ *   7. syncs
  *
  * and after that releases the clusters unlinked by the tables it wrote
  * (their refcounts drop in memory, reach the disk with the next flush; a
@@ -64,20 +66,32 @@ static bool vd_qcow2_meta_dirty(struct vd_qcow2 *q)
 	       find_first_bit(rw->reftable_dirty, rt_bits) < rt_bits;
 }
 
-/* Steps 1-6 above; called with meta_rwsem held exclusively. */
+/* Steps 1-7 above; called with meta_rwsem held exclusively. */
 static int vd_qcow2_write_meta(struct vd_layer *layer)
 {
 	struct vd_qcow2 *q = layer->priv;
 	struct vd_qcow2_rw *rw = q->rw;
 	struct file *file = layer->files[0];
 	unsigned int l1_bits = DIV_ROUND_UP(q->l1_entries * 8, 512);
+	unsigned int rt_bits = DIV_ROUND_UP(rw->reftable_entries * 8, 512);
 	int ret;
 
 	ret = vd_mcache_writeback(q->cache, &rw->rb_owner, file);
-	if (!ret)
-		ret = vd_qcow2_write_table(file, rw->reftable, rw->reftable_entries,
-					   rw->reftable_off, rw->reftable_dirty,
-					   rw->reftable_moved);
+	/*
+	 * The table is written in place: once a piece of it is on disk, so
+	 * must be the block it names, or qemu-img finds it outside the image
+	 * or full of zero refcounts (crash-states, 512-byte clusters).
+	 */
+	if (!ret && (rw->reftable_moved ||
+		     find_first_bit(rw->reftable_dirty, rt_bits) < rt_bits)) {
+		ret = vd_file_sync(file);
+		if (!ret)
+			ret = vd_qcow2_write_table(file, rw->reftable,
+						   rw->reftable_entries,
+						   rw->reftable_off,
+						   rw->reftable_dirty,
+						   rw->reftable_moved);
+	}
 	if (!ret)
 		ret = vd_file_sync(file);
 	if (!ret && rw->reftable_moved) {

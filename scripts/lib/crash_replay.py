@@ -3,8 +3,8 @@
 """crash_replay.py - build the crash states of a dm-log-writes log and check
 each one (scripts/crash-states).
 
-Usage: crash_replay.py [--flushes F] LOG DISK_BYTES WORKDIR START_MARK STATES
-                       SEED CHECK...
+Usage: crash_replay.py [--flushes F] [--last-only E] LOG DISK_BYTES WORKDIR
+                       START_MARK STATES SEED CHECK...
 
 Replays LOG (see crash_log.py) onto a sparse file of DISK_BYTES in WORKDIR
 and, after START_MARK (the images exist and are durable), stops at
@@ -13,7 +13,9 @@ and, after START_MARK (the images exist and are durable), stops at
   - STATES random points between two flushes, where each write logged
     since the last flush is kept or dropped at random (FUA writes are
     kept: they were durable when they completed) - what a disk with a
-    volatile write cache may hold after a power cut.
+    volatile write cache may hold after a power cut;
+  - in E epochs of several writes (all with -1, the default), spread
+    evenly, the state that holds only the epoch's last write.
 For each state it makes a reflink copy of the replayed disk (the random
 writes go into the copy only) and runs "CHECK... STATE_FILE DURABLE NAME",
 where DURABLE is the number of the last "bN" mark logged before the state's
@@ -37,7 +39,7 @@ def batch_of(mark):
     return None
 
 
-def plan_states(log, start, count, flushes, rng):
+def plan_states(log, start, count, flushes, last_only, rng):
     """(position, kept_writes, marks_until, name): the state holds entries
     [0, position) and, for a random state, the listed writes after them;
     the marks logged before marks_until count as made durable"""
@@ -69,6 +71,16 @@ def plan_states(log, start, count, flushes, rng):
     # batches were durable.  Epochs with several writes come first: only
     # there can an order between writes be lost.
     weighted = [ep for ep in epochs if len(ep[1]) > 1] or epochs
+    # And in LAST_ONLY epochs (spread evenly; all with -1) the state where
+    # only the last write reached the disk: what a table written last
+    # names must then be on disk already.
+    several = [ep for ep in epochs if len(ep[1]) > 1]
+    if 0 <= last_only < len(several):
+        step = len(several) / max(last_only, 1)
+        several = [several[int(i * step)] for i in range(last_only)]
+    for base, writes, end in several:
+        states.append((base, writes[-1:], end,
+                       "last@%d:1/%d" % (base, len(writes))))
     for i in range(count if weighted else 0):
         base, writes, end = rng.choice(weighted)
         n = len(writes)
@@ -88,9 +100,13 @@ def plan_states(log, start, count, flushes, rng):
 
 def main():
     args = sys.argv[1:]
-    flushes = -1
-    if args[:1] == ["--flushes"]:
-        flushes, args = int(args[1]), args[2:]
+    flushes = last_only = -1
+    while args[:1] in (["--flushes"], ["--last-only"]):
+        if args[0] == "--flushes":
+            flushes = int(args[1])
+        else:
+            last_only = int(args[1])
+        args = args[2:]
     log_path, disk_bytes, workdir, start_mark = args[0], int(args[1]), args[2], args[3]
     count, seed, check = int(args[4]), int(args[5]), args[6:]
     log = Log(log_path)
@@ -99,10 +115,11 @@ def main():
         print("crash_replay: no mark %r in %s" % (start_mark, log_path))
         return 1
     rng = random.Random(seed)
-    states = plan_states(log, start, count, flushes, rng)
-    print("crash_replay: %d log entries, %d after %r; %d states (%d at flushes)"
+    states = plan_states(log, start, count, flushes, last_only, rng)
+    print("crash_replay: %d log entries, %d after %r; %d states (%d at flushes, %d last writes only)"
           % (len(log.entries), len(log.entries) - start, start_mark, len(states),
-             sum(1 for s in states if not s[3].startswith("random"))))
+             sum(1 for s in states if s[3].startswith("flush")),
+             sum(1 for s in states if s[3].startswith("last"))))
     print("crash_replay: marks " + " ".join(
         "%s@%d" % (e.mark, e.index) for e in log.entries if e.flags & MARK))
     sys.stdout.flush()

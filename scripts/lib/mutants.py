@@ -26,12 +26,6 @@ MUTANTS = {
         "qcow2: data and refcount blocks are synced before L2 tables are written",
         "\t\t\t\t\t\t   rw->reftable_moved);\n\t}\n\tif (!ret)\n\t\tret = vd_file_sync(file);\n",
         "\t\t\t\t\t\t   rw->reftable_moved);\n\t}\n"),
-    "qcow2-refblocks-before-reftable": (
-        "qcow2-small", VD + "qcow2_flush.c",
-        "qcow2: new refcount blocks are synced before the refcount table names them",
-        "\t\tret = vd_file_sync(file);\n\t\tif (!ret)\n"
-        "\t\t\tret = vd_qcow2_write_table(file, rw->reftable,\n",
-        "\t\tret = vd_qcow2_write_table(file, rw->reftable,\n"),
     "qcow2-l2-before-l1": (
         "qcow2-small", VD + "qcow2_flush.c",
         "qcow2: L2 tables are synced before the L1 table is written",

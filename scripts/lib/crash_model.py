@@ -80,38 +80,79 @@ def describe(token):
     return "write #%d" % token[1] if isinstance(token, tuple) else token
 
 
+def data_ranges(path):
+    """[start, end) ranges of path that may hold data (SEEK_DATA), in
+    whole blocks"""
+    out = []
+    with open(path, "rb") as f:
+        fd, size, pos = f.fileno(), os.fstat(f.fileno()).st_size, 0
+        while pos < size:
+            try:
+                d = os.lseek(fd, pos, os.SEEK_DATA)
+            except OSError:
+                break
+            h = os.lseek(fd, d, os.SEEK_HOLE)
+            out.append((d - d % BLOCK, min(-(-h // BLOCK) * BLOCK, size)))
+            pos = h
+    return out
+
+
+def merge(ranges):
+    out = []
+    for s, e in sorted(ranges):
+        if out and s <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], e))
+        else:
+            out.append((s, e))
+    return out
+
+
+def check_block(blk, got, init, sets, contents):
+    """None if blk may hold got, else the set it may hold"""
+    allowed = sets.get(blk)
+    if allowed is None:
+        return None if got == init else {INITIAL}
+    if INITIAL in allowed and got == init:
+        return None
+    if any(got == contents.block(tok, blk) for tok in allowed if tok != INITIAL):
+        return None
+    return allowed
+
+
 def check(state, initial, sets, contents):
-    """the blocks of state that hold no allowed content: [(blk, allowed)]"""
+    """the blocks of state that hold no allowed content: [(blk, allowed)].
+    Where neither file holds data (holes of both: a 2 GiB disk is mostly
+    that) both read zeros, and only blocks an operation touched are
+    looked at."""
     bad = []
-    touched = sorted(sets)
-    t = 0
+    regions = merge(data_ranges(state) + data_ranges(initial))
+    seen = set()
     chunk = 256 * BLOCK
     with open(state, "rb") as s, open(initial, "rb") as i:
-        pos = 0
-        while True:
-            a = s.read(chunk)
-            b = i.read(chunk)
-            if not a:
-                break
-            first, end = pos // BLOCK, (pos + len(a)) // BLOCK
-            if a != b:
-                # untouched blocks must still hold the initial content
-                for blk in range(first, end):
-                    o = (blk - first) * BLOCK
-                    if blk not in sets and a[o:o + BLOCK] != b[o:o + BLOCK]:
-                        bad.append((blk, {INITIAL}))
-            while t < len(touched) and touched[t] < end:
-                blk = touched[t]
-                t += 1
-                o = (blk - first) * BLOCK
-                got = a[o:o + BLOCK]
-                allowed = sets[blk]
-                if INITIAL in allowed and got == b[o:o + BLOCK]:
-                    continue
-                if not any(got == contents.block(tok, blk)
-                           for tok in allowed if tok != INITIAL):
-                    bad.append((blk, allowed))
-            pos += len(a)
+        for start, end in regions:
+            pos = start
+            while pos < end:
+                n = min(chunk, end - pos)
+                s.seek(pos)
+                i.seek(pos)
+                a, b = s.read(n), i.read(n)
+                first = pos // BLOCK
+                for k in range(n // BLOCK):
+                    blk = first + k
+                    seen.add(blk)
+                    got = a[k * BLOCK:(k + 1) * BLOCK]
+                    init = b[k * BLOCK:(k + 1) * BLOCK]
+                    if got == init and blk not in sets:
+                        continue
+                    allowed = check_block(blk, got, init, sets, contents)
+                    if allowed is not None:
+                        bad.append((blk, allowed))
+                pos += n
+    for blk in sets:
+        if blk not in seen:
+            allowed = check_block(blk, ZERO_BLOCK, ZERO_BLOCK, sets, contents)
+            if allowed is not None:
+                bad.append((blk, allowed))
     return sorted(bad)
 
 
